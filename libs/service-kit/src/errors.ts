@@ -1,0 +1,69 @@
+import { STATUS_CODES } from 'node:http'
+import type { FastifyError, FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+
+export interface ErrorBody {
+  statusCode: number
+  error: string
+  message: string
+  details?: Array<{ field: string, message: string }>
+}
+
+/** Builds the one error shape of DESIGN §2. */
+export function errorBody (statusCode: number, message: string, details?: ErrorBody['details']): ErrorBody {
+  const body: ErrorBody = { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message }
+  if (details !== undefined) body.details = details
+  return body
+}
+
+/** An error a handler throws on purpose: its status and message reach the client. */
+export class HttpError extends Error {
+  constructor (readonly statusCode: number, message: string, readonly details?: ErrorBody['details']) {
+    super(message)
+    this.name = 'HttpError'
+  }
+}
+
+interface ValidationIssue { instancePath: string, message?: string, params: Record<string, unknown> }
+
+function fieldOf (issue: ValidationIssue): string {
+  const path = issue.instancePath.replace(/^\//, '').replaceAll('/', '.')
+  const child = issue.params.missingProperty ?? issue.params.additionalProperty
+  if (typeof child === 'string') return path === '' ? child : `${path}.${child}`
+  return path === '' ? '(root)' : path
+}
+
+function messageOf (issue: ValidationIssue): string {
+  if (typeof issue.params.additionalProperty === 'string') return 'is not an allowed field'
+  if (typeof issue.params.missingProperty === 'string') return 'is required'
+  return issue.message ?? 'is invalid'
+}
+
+/**
+ * One error handler for every service: client mistakes become a 4xx with the
+ * reason (and the fields, for validation), anything else a bare 500 that is
+ * logged but never described to the client.
+ */
+export default fp(async function errorHandling (app: FastifyInstance) {
+  app.setErrorHandler(function (error: FastifyError & { details?: ErrorBody['details'] }, request, reply) {
+    if (error.validation !== undefined) {
+      const details = error.validation.map((issue) => ({ field: fieldOf(issue as ValidationIssue), message: messageOf(issue as ValidationIssue) }))
+      const where = error.validationContext ?? 'request'
+      const first = details[0]
+      const message = first === undefined ? `Invalid ${where}` : `Invalid ${where}: ${first.field} ${first.message}`
+      return reply.code(400).send(errorBody(400, message, details))
+    }
+    const status = typeof error.statusCode === 'number' ? error.statusCode : 500
+    if (status >= 400 && status < 500) {
+      request.log.info({ code: error.code, statusCode: status }, error.message)
+      if (status === 429 && error.message === '') error.message = 'Too many requests, retry later.'
+      return reply.code(status).send(errorBody(status, error.message, error.details))
+    }
+    request.log.error({ err: error }, 'request failed')
+    if (status === 503) return reply.code(503).send(errorBody(503, 'The service is temporarily unavailable.'))
+    return reply.code(500).send(errorBody(500, 'Something went wrong on our side.'))
+  })
+  app.setNotFoundHandler(function (request, reply) {
+    return reply.code(404).send(errorBody(404, `Route ${request.method} ${request.url.split('?')[0] ?? ''} not found`))
+  })
+}, { name: 'error-handling' })

@@ -1,0 +1,16 @@
+import { Type } from 'typebox'
+
+/** DESIGN §2 error shape, for route schemas (one per status code). */
+export const ErrorResponse = Type.Object({
+  statusCode: Type.Integer(),
+  error: Type.String(),
+  message: Type.String(),
+  details: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() })))
+}, { description: 'Error (DESIGN §2): statusCode, error, message, and details for validation failures' })
+
+export const ValidationErrorResponse = ErrorResponse
+
+/** The error responses of a route, keyed by status code, for its `response` schema. */
+export function errorResponses (...codes: number[]): Record<number, typeof ErrorResponse> {
+  return Object.fromEntries(codes.map((code) => [code, ErrorResponse]))
+}
