@@ -1,3 +1,4 @@
+/// <reference types="@fastify/jwt" preserve="true" />
 import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import fastifyJwt from '@fastify/jwt'

@@ -6,6 +6,8 @@ export interface DocsOptions {
   title?: string
   description?: string
   version?: string
+  /** Extra security schemes, e.g. the webhook signature. */
+  securitySchemes?: Record<string, { type: 'apiKey', in: 'header', name: string, description?: string }>
 }
 
 /**
@@ -19,7 +21,8 @@ export default fp(async function docs (app: FastifyInstance, options: DocsOption
       info: { title: options.title ?? 'service', description: options.description ?? '', version: options.version ?? '1.0.0' },
       components: {
         securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Access token from POST /api/token/' }
+          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Access token from POST /api/token/' },
+          ...options.securitySchemes
         }
       }
     }

@@ -44,7 +44,8 @@ export function createServer (options: ServerOptions): App {
       return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID()
     },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
-    ajv: { customOptions: { allErrors: true } },
+    // an unknown field is a 400 that names it, not silently dropped
+    ajv: { customOptions: { allErrors: true, removeAdditional: false } },
     forceCloseConnections: 'idle'
   }).withTypeProvider<TypeBoxTypeProvider>()
 

@@ -108,3 +108,49 @@ export class LogCapture extends Writable {
     return this.lines.map((l) => JSON.parse(l) as Record<string, unknown>)
   }
 }
+
+/**
+ * A stand-in for the auth service's token side, for services tested on their
+ * own: a real ES256 key, its JWKS served over HTTP, and tokens signed with it.
+ */
+export interface TestTokenIssuer {
+  jwksBaseUrl: string
+  issuer: string
+  audience: string
+  token: (claims: { sub: string, username?: string, email?: string, staff?: boolean }, options?: { expiresInSeconds?: number }) => string
+  close: () => Promise<void>
+}
+
+export async function startTestTokenIssuer (t: Teardown, options: { issuer?: string, audience?: string } = {}): Promise<TestTokenIssuer> {
+  const { generateKeyPairSync, createPublicKey } = await import('node:crypto')
+  const { createServer } = await import('node:http')
+  const { createSigner } = await import('fast-jwt')
+  const issuer = options.issuer ?? 'topup-auth'
+  const audience = options.audience ?? 'topup-platform'
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const kid = randomBytes(8).toString('hex')
+  const jwk = { ...createPublicKey(privateKey).export({ format: 'jwk' }), kid, alg: 'ES256', use: 'sig' }
+  const server = createServer((req, res) => {
+    if (req.url === '/.well-known/jwks.json') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }))
+    } else {
+      res.writeHead(404).end()
+    }
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  if (address === null || typeof address === 'string') throw new Error('test token issuer did not listen')
+  const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
+  const close = async (): Promise<void> => { await new Promise<void>((resolve) => server.close(() => { resolve() })) }
+  t.teardown(close)
+  return {
+    jwksBaseUrl: `http://127.0.0.1:${address.port}`,
+    issuer,
+    audience,
+    token (claims, tokenOptions = {}) {
+      const sign = createSigner({ key: pem, algorithm: 'ES256', kid, iss: issuer, aud: audience, expiresIn: (tokenOptions.expiresInSeconds ?? 900) * 1000 })
+      return sign({ username: claims.sub.slice(0, 8), email: `${claims.sub.slice(0, 8)}@example.com`, staff: false, typ: 'access', ...claims })
+    },
+    close
+  }
+}
