@@ -1,1 +1,17 @@
-export {}
+export { BrokerConnection, BrokerUnavailableError, redactUrl, type BrokerConnectionOptions, type ConnectionSetup, type PublishOptions } from './connection.js'
+export {
+  DEFAULT_DELIVERY_LIMIT, declareExchanges, declareTopology, deleteTopology, serviceQueueNames, topologyNames,
+  type ServiceQueueNames, type TopologyNames, type TopologyOptions
+} from './topology.js'
+export {
+  OUTBOX_NOTIFY_CHANNEL, createInboxTable, createOutboxTable, dropInboxTable, dropOutboxTable, enqueueEvent, pruneSentEvents,
+  type InboxDatabase, type InboxTable, type OutboxDatabase, type OutboxTable
+} from './outbox.js'
+export { startOutboxRelay, type OutboxRelay, type OutboxRelayOptions, type RelayStats } from './relay.js'
+export {
+  defineHandler, defineHandlers, startConsumer,
+  type AnyEventHandler, type Consumer, type ConsumerOptions, type ConsumerStats, type EventHandler, type EventHandlers
+} from './consumer.js'
+export { originalRoutingKey, replayDeadLetters, type ReplayOptions, type ReplayResult } from './dlq.js'
+export { default as messaging, type Messaging, type MessagingOptions } from './plugin.js'
+export type { Logger } from './log.js'

@@ -1,0 +1,239 @@
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib'
+import type { Kysely, Transaction } from 'kysely'
+import { validateEvent, type EventContract, type EventOf, type Problem } from '@topup/contracts'
+import type { BrokerConnection } from './connection.js'
+import { errorMessage, sleep, type Logger } from './log.js'
+import type { InboxDatabase } from './outbox.js'
+import { DEFAULT_DELIVERY_LIMIT, declareTopology, serviceQueueNames } from './topology.js'
+
+/** One handler per event: applies the event inside the consumer's transaction. */
+export interface EventHandler<DB, C extends EventContract = EventContract> {
+  contract: C
+  handle: (trx: Transaction<DB>, event: EventOf<C>) => Promise<void>
+}
+
+/**
+ * All of a service's subscriptions, in one place: routing key → handler.
+ * Each key must be its contract's routing key.
+ */
+export type EventHandlers<DB, M extends Record<string, EventContract> = Record<string, EventContract>> = {
+  [K in keyof M]: EventHandler<DB, M[K]>
+}
+
+/** Types one handler on its own (e.g. in `src/handlers/<event>.ts`). */
+export function defineHandler<DB, C extends EventContract> (contract: C, handle: EventHandler<DB, C>['handle']): EventHandler<DB, C> {
+  return { contract, handle }
+}
+
+/** Types a whole handlers map against the service's Database: `defineHandlers<Database>()({ ... })`. */
+export function defineHandlers<DB> () {
+  return <M extends Record<string, EventContract>>(handlers: EventHandlers<DB, M>): EventHandlers<DB, M> => handlers
+}
+
+/** Any service's handler, its types erased (what the plugin options accept). */
+export interface AnyEventHandler {
+  contract: EventContract
+  handle: (trx: never, event: never) => Promise<void>
+}
+
+export interface ConsumerOptions<DB extends InboxDatabase, M extends Record<string, EventContract>> {
+  connection: BrokerConnection
+  prefix: string
+  service: string
+  handlers: EventHandlers<DB, M>
+  db: Kysely<DB>
+  log: Logger
+  /** Unacknowledged messages in flight per consumer. Default 20. */
+  prefetch?: number
+  /** Deliveries of one message before it is dead-lettered. Default 5. */
+  deliveryLimit?: number
+  /** Pause before a failed message is requeued. Default 100 ms. */
+  retryDelayMs?: number
+}
+
+export interface ConsumerStats {
+  received: number
+  /** Events applied (handler committed). */
+  handled: number
+  /** Events already in the inbox: skipped. */
+  duplicates: number
+  /** Handler failures (requeued or, past the limit, dead-lettered). */
+  failed: number
+  /** Invalid messages and messages past the delivery limit, sent to the DLQ by us. */
+  deadLettered: number
+}
+
+export interface Consumer {
+  readonly stats: Readonly<ConsumerStats>
+  readonly queue: string
+  /** Cancels the subscription, waits for the handlers in flight, closes the channel. */
+  stop: () => Promise<void>
+}
+
+type ErasedHandler<DB> = { contract: EventContract, handle: (trx: Transaction<DB>, event: never) => Promise<void> }
+
+class Rejection extends Error {
+  constructor (readonly reason: string, readonly problems: Problem[] = []) { super(reason) }
+}
+
+/**
+ * Consumes the service's queue (declared with its bindings on every connect)
+ * with manual acks. Each valid event is applied exactly once: its id goes into
+ * the inbox in the same transaction as the handler's effect, and the message
+ * is acked only after that commit. Invalid messages go to the DLQ with the
+ * reason logged; a failing handler is retried until the delivery limit, then
+ * dead-lettered.
+ */
+export async function startConsumer<DB extends InboxDatabase, M extends Record<string, EventContract>> (options: ConsumerOptions<DB, M>): Promise<Consumer> {
+  const { connection, log, service, prefix } = options
+  const handlers = new Map<string, ErasedHandler<DB>>(Object.entries(options.handlers as Record<string, ErasedHandler<DB>>))
+  for (const [key, handler] of handlers) {
+    if (handler.contract.routingKey !== key) {
+      throw new Error(`handler for "${key}" is declared with contract ${handler.contract.type} v${handler.contract.version} whose routing key is "${handler.contract.routingKey}"`)
+    }
+  }
+  const prefetch = options.prefetch ?? 20
+  const deliveryLimit = options.deliveryLimit ?? DEFAULT_DELIVERY_LIMIT
+  const retryDelayMs = options.retryDelayMs ?? 100
+  const { queue } = serviceQueueNames(prefix, service)
+  const stats: ConsumerStats = { received: 0, handled: 0, duplicates: 0, failed: 0, deadLettered: 0 }
+  const inFlight = new Set<Promise<void>>()
+  let current: { channel: Channel, consumerTag: string } | null = null
+  let stopped = false
+
+  function settle (channel: Channel, message: ConsumeMessage, outcome: 'ack' | 'requeue' | 'dead-letter'): void {
+    try {
+      if (outcome === 'ack') channel.ack(message)
+      else channel.nack(message, false, outcome === 'requeue')
+    } catch (err) {
+      // the channel is gone: the broker requeues the message, the inbox makes the redelivery harmless
+      log.warn({ event_id: message.properties.messageId, reason: errorMessage(err), outcome }, 'could not settle a message; the broker will redeliver it')
+    }
+  }
+
+  function parse (message: ConsumeMessage): { handler: ErasedHandler<DB>, event: EventOf<EventContract> } {
+    const routingKey = message.fields.routingKey
+    const handler = handlers.get(routingKey)
+    if (handler === undefined) throw new Rejection(`no handler for routing key "${routingKey}"`)
+    let body: unknown
+    try {
+      body = JSON.parse(message.content.toString('utf8'))
+    } catch (err) {
+      throw new Rejection(`invalid JSON: ${errorMessage(err)}`)
+    }
+    const result = validateEvent(handler.contract, body)
+    if (!result.ok) throw new Rejection(`not a valid ${handler.contract.type} v${handler.contract.version}`, result.problems)
+    return { handler, event: result.event }
+  }
+
+  async function handleMessage (channel: Channel, message: ConsumeMessage): Promise<void> {
+    stats.received++
+    const routingKey = message.fields.routingKey
+    let parsed: ReturnType<typeof parse>
+    try {
+      parsed = parse(message)
+    } catch (err) {
+      const rejection = err instanceof Rejection ? err : new Rejection(errorMessage(err))
+      stats.deadLettered++
+      log.error({
+        event_id: message.properties.messageId ?? null,
+        routing_key: routingKey,
+        queue,
+        reason: rejection.reason,
+        problems: rejection.problems
+      }, 'invalid message sent to the dead-letter queue')
+      settle(channel, message, 'dead-letter')
+      return
+    }
+    const { handler, event } = parsed
+    try {
+      const applied = await options.db.transaction().execute(async (trx) => {
+        const inbox = trx as unknown as Transaction<InboxDatabase>
+        const inserted = await inbox.insertInto('inbox')
+          .values({ event_id: event.id, type: event.type, routing_key: routingKey })
+          .onConflict((oc) => oc.column('event_id').doNothing())
+          .returning('event_id')
+          .executeTakeFirst()
+        if (inserted === undefined) return false
+        await handler.handle(trx, event as never)
+        return true
+      })
+      if (applied) stats.handled++
+      else {
+        stats.duplicates++
+        log.info({ event_id: event.id, routing_key: routingKey }, 'duplicate event skipped')
+      }
+      settle(channel, message, 'ack')
+    } catch (err) {
+      stats.failed++
+      const deliveries = deliveryCount(message) + 1
+      const giveUp = deliveries > deliveryLimit
+      log.error({
+        err,
+        event_id: event.id,
+        routing_key: routingKey,
+        correlation_id: event.correlation_id,
+        delivery: deliveries,
+        delivery_limit: deliveryLimit
+      }, giveUp ? 'event handler failed for the last time; sent to the dead-letter queue' : 'event handler failed; the message will be redelivered')
+      if (giveUp) {
+        stats.deadLettered++
+        settle(channel, message, 'dead-letter')
+      } else {
+        if (retryDelayMs > 0) await sleep(retryDelayMs)
+        settle(channel, message, 'requeue')
+      }
+    }
+  }
+
+  async function subscribe (model: ChannelModel): Promise<void> {
+    if (stopped) return
+    const channel = await model.createChannel()
+    channel.on('error', (err: Error) => { log.warn({ queue, reason: err.message }, 'consumer channel error') })
+    channel.on('handler-error', (err: Error, event: string) => { log.error({ err, event }, 'error in a consumer channel listener') })
+    channel.on('close', () => {
+      if (current?.channel !== channel) return
+      current = null
+      if (stopped) return
+      // a channel-level failure on a live connection: reconnect so every setup runs again
+      if (connection.isConnected()) void connection.reset(`consumer channel of ${queue} closed`)
+    })
+    await declareTopology(channel, { prefix, service, bindings: [...handlers.keys()], deliveryLimit })
+    await channel.prefetch(prefetch)
+    const { consumerTag } = await channel.consume(queue, (message) => {
+      if (message === null) {
+        log.warn({ queue }, 'the broker cancelled the consumer; resubscribing')
+        if (!stopped) void connection.reset(`consumer of ${queue} cancelled by the broker`)
+        return
+      }
+      const work = handleMessage(channel, message).catch((err: unknown) => {
+        log.error({ err, queue }, 'unexpected consumer failure')
+      }).finally(() => { inFlight.delete(work) })
+      inFlight.add(work)
+    }, { noAck: false })
+    current = { channel, consumerTag }
+    log.info({ queue, bindings: [...handlers.keys()], prefetch }, 'consuming')
+  }
+
+  const unregister = await connection.addSetup(subscribe)
+
+  return {
+    stats,
+    queue,
+    async stop () {
+      if (stopped) return
+      stopped = true
+      unregister()
+      const active = current
+      if (active !== null) await active.channel.cancel(active.consumerTag).catch(() => {})
+      await Promise.allSettled([...inFlight])
+      current = null
+      if (active !== null) await active.channel.close().catch(() => {})
+    }
+  }
+}
+
+function deliveryCount (message: ConsumeMessage): number {
+  const count: unknown = message.properties.headers?.['x-delivery-count']
+  return typeof count === 'number' ? count : 0
+}

@@ -1,0 +1,115 @@
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import type { Kysely } from 'kysely'
+import type { ReadinessCheck as _ReadinessCheck } from '@topup/service-kit'
+import { BrokerConnection } from './connection.js'
+import { startConsumer, type AnyEventHandler, type Consumer, type EventHandlers } from './consumer.js'
+import type { InboxDatabase, OutboxDatabase } from './outbox.js'
+import { startOutboxRelay, type OutboxRelay } from './relay.js'
+
+export interface MessagingOptions {
+  /** AMQP URL of RabbitMQ. */
+  url: string
+  /** Broker name prefix: empty in production. */
+  prefix: string
+  /** The service's name: its queue is `${prefix}<service>.events`. */
+  service: string
+  /**
+   * The service's database: its Database interface has `outbox: OutboxTable`
+   * when it publishes and `inbox: InboxTable` when it consumes.
+   */
+  db: AnyKysely
+  /**
+   * The service's subscriptions, all in one place: routing key → handler
+   * (typed with `defineHandlers<Database>()({...})` or `defineHandler`).
+   * None: no consumer, no queue.
+   */
+  handlers?: Record<string, AnyEventHandler>
+  /** Run the outbox relay (the service publishes events). Default false. */
+  publishes?: boolean
+  /** The database URL for the relay's LISTEN connection (prompt wake-up); else it polls. */
+  databaseUrl?: string
+  prefetch?: number
+  deliveryLimit?: number
+  relay?: { batchSize?: number, pollIntervalMs?: number, retryInitialMs?: number, retryMaxMs?: number }
+  reconnect?: { initialDelayMs?: number, maxDelayMs?: number }
+  consumerRetryDelayMs?: number
+}
+
+/**
+ * Any `Kysely<Database>` (kysely's types are invariant in the Database, so a
+ * plugin option cannot name the tables it needs; `startConsumer` and
+ * `startOutboxRelay` do, for direct use).
+ */
+export interface AnyKysely {
+  transaction: () => unknown
+  selectFrom: (...args: never[]) => unknown
+}
+
+export interface Messaging {
+  connection: BrokerConnection
+  relay: OutboxRelay | null
+  consumer: Consumer | null
+  isConnected: () => boolean
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    messaging: Messaging
+  }
+}
+
+/**
+ * RabbitMQ for a service: the connection (retrying in the background), a
+ * `broker` readiness check, and — once the app is ready — the outbox relay
+ * and the consumer of the service's handlers. On close, the relay and the
+ * consumer stop first (finishing what is in flight), then the connection.
+ */
+export default fp(async function messaging (app: FastifyInstance, options: MessagingOptions) {
+  if (typeof options.db?.transaction !== 'function') throw new Error('messaging: `db` must be the service\'s Kysely instance')
+  const log = app.log.child({ component: 'messaging' })
+  const connection = await BrokerConnection.open({
+    url: options.url,
+    prefix: options.prefix,
+    log,
+    connectionName: options.service,
+    ...(options.reconnect?.initialDelayMs === undefined ? {} : { initialReconnectDelayMs: options.reconnect.initialDelayMs }),
+    ...(options.reconnect?.maxDelayMs === undefined ? {} : { maxReconnectDelayMs: options.reconnect.maxDelayMs })
+  })
+  const state: Messaging = { connection, relay: null, consumer: null, isConnected: () => connection.isConnected() }
+  app.decorate('messaging', state)
+  app.addReadinessCheck('broker', async () => {
+    if (!connection.isConnected()) throw new Error('not connected to RabbitMQ')
+  })
+
+  app.addHook('onReady', async () => {
+    if (options.publishes === true) {
+      state.relay = startOutboxRelay({
+        db: options.db as unknown as Kysely<OutboxDatabase>,
+        connection,
+        log,
+        ...(options.databaseUrl === undefined ? {} : { notifyUrl: options.databaseUrl }),
+        ...options.relay
+      })
+    }
+    const handlers = (options.handlers ?? {}) as unknown as EventHandlers<InboxDatabase>
+    if (Object.keys(handlers).length > 0) {
+      state.consumer = await startConsumer({
+        connection,
+        prefix: options.prefix,
+        service: options.service,
+        handlers,
+        db: options.db as unknown as Kysely<InboxDatabase>,
+        log,
+        ...(options.prefetch === undefined ? {} : { prefetch: options.prefetch }),
+        ...(options.deliveryLimit === undefined ? {} : { deliveryLimit: options.deliveryLimit }),
+        ...(options.consumerRetryDelayMs === undefined ? {} : { retryDelayMs: options.consumerRetryDelayMs })
+      })
+    }
+  })
+
+  app.addHook('onClose', async () => {
+    await Promise.all([state.relay?.stop(), state.consumer?.stop()])
+    await connection.close()
+  })
+}, { name: 'messaging', dependencies: ['health'], fastify: '5.x' })
