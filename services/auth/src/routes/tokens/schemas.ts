@@ -1,0 +1,38 @@
+import { Type } from 'typebox'
+import { errorResponses } from '@topup/service-kit'
+
+export const TokenPair = Type.Object({
+  access: Type.String({ description: 'ES256 access token (JWT), valid 15 minutes: Authorization: Bearer <access>' }),
+  refresh: Type.String({ description: 'opaque refresh token; each use returns a new one and retires the old' })
+})
+
+const RefreshBody = Type.Object({
+  refresh: Type.String({ minLength: 1, maxLength: 256 })
+}, { additionalProperties: false })
+
+export const loginSchema = {
+  tags: ['auth'],
+  summary: 'Log in: exchange username and password for an access and a refresh token',
+  description: 'Wrong username or password → 401 (one message for both). Failed logins are throttled per account and per client address → 429 with Retry-After.',
+  body: Type.Object({
+    username: Type.String({ minLength: 1, maxLength: 254 }),
+    password: Type.String({ minLength: 1, maxLength: 1024 })
+  }, { additionalProperties: false }),
+  response: { 200: TokenPair, ...errorResponses(400, 401, 415, 429) }
+}
+
+export const refreshSchema = {
+  tags: ['auth'],
+  summary: 'Rotate a refresh token: a new access and refresh token',
+  description: 'A refresh token works once. Presenting a used or revoked one → 401 and every token of its family is revoked.',
+  body: RefreshBody,
+  response: { 200: TokenPair, ...errorResponses(400, 401, 415) }
+}
+
+export const logoutSchema = {
+  tags: ['auth'],
+  summary: 'Log out: revoke the refresh token and every token of its family',
+  description: 'Idempotent: an unknown or already revoked token → 204 as well.',
+  body: RefreshBody,
+  response: { 204: Type.Null({ description: 'Logged out' }), ...errorResponses(400, 415) }
+}
