@@ -1,1 +1,210 @@
-export {}
+import { get as httpGet, type IncomingHttpHeaders } from 'node:http'
+import { get as httpsGet } from 'node:https'
+import type { IncomingHttpHeaders as Http2IncomingHttpHeaders } from 'node:http2'
+import { pipeline, Transform, type Writable } from 'node:stream'
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema, RawServerBase, RequestGenericInterface, RouteGenericInterface } from 'fastify'
+import proxy from '@fastify/http-proxy'
+import { createServer, errorBody, HttpError, type App } from '@topup/service-kit'
+import type { GatewayConfig } from './config.js'
+import { ROUTES, SERVICES, type ServiceName } from './routes.js'
+
+/** How long `/ready` waits for each upstream's own `/ready` (service-kit gives a check 2 s). */
+const READY_PROBE_TIMEOUT_MS = 1500
+
+export function upstreamsOf (config: GatewayConfig): Record<ServiceName, string> {
+  return {
+    auth: config.AUTH_URL,
+    orders: config.ORDERS_URL,
+    payments: config.PAYMENTS_URL,
+    analytics: config.ANALYTICS_URL
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Request headers towards the upstream
+
+type AnyHeaders = IncomingHttpHeaders | Http2IncomingHttpHeaders
+
+function headerText (value: string | string[] | undefined): string | undefined {
+  if (value === undefined) return undefined
+  const text = Array.isArray(value) ? value.join(', ') : value
+  return text.trim() === '' ? undefined : text
+}
+
+/**
+ * What the upstream gets besides the client's own headers (Authorization
+ * included, untouched): this request's id, and who the client was.
+ */
+function rewriteRequestHeaders (request: FastifyRequest<RequestGenericInterface, RawServerBase>, headers: AnyHeaders): AnyHeaders {
+  const prior = headerText(headers['x-forwarded-for'])
+  const client = request.raw.socket.remoteAddress ?? 'unknown'
+  return {
+    ...headers,
+    'x-request-id': request.id,
+    'x-forwarded-for': prior === undefined ? client : `${prior}, ${client}`,
+    'x-forwarded-proto': request.protocol,
+    'x-forwarded-host': request.host
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Upstream failures → the DESIGN §2 error shape
+
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN',
+  'UND_ERR_CONNECT_TIMEOUT', 'FST_REPLY_FROM_SERVICE_UNAVAILABLE'])
+const TIMED_OUT = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'FST_REPLY_FROM_GATEWAY_TIMEOUT',
+  'FST_REPLY_FROM_TIMEOUT', 'FST_REPLY_FROM_HTTP_REQUEST_TIMEOUT'])
+
+/** The error and everything it was caused by (reply-from wraps undici's errors). */
+function errorChain (error: unknown): unknown[] {
+  const chain: unknown[] = []
+  const queue: unknown[] = [error]
+  while (queue.length > 0 && chain.length < 20) {
+    const current = queue.shift()
+    if (current === null || typeof current !== 'object' || chain.includes(current)) continue
+    chain.push(current)
+    const { cause, errors } = current as { cause?: unknown, errors?: unknown }
+    if (cause !== undefined) queue.push(cause)
+    if (Array.isArray(errors)) queue.push(...(errors as unknown[]))
+  }
+  return chain
+}
+
+function codeOf (error: unknown): string | undefined {
+  const code = (error as { code?: unknown }).code
+  return typeof code === 'string' ? code : undefined
+}
+
+export function upstreamFailure (service: ServiceName, error: unknown): { statusCode: number, message: string } {
+  const chain = errorChain(error)
+  const tooLarge = chain.find((e): e is HttpError => e instanceof HttpError && e.statusCode === 413)
+  if (tooLarge !== undefined) return { statusCode: 413, message: tooLarge.message }
+  const codes = chain.map(codeOf)
+  if (codes.some((c) => c !== undefined && TIMED_OUT.has(c))) {
+    return { statusCode: 504, message: `The ${service} service did not answer in time.` }
+  }
+  if (codes.some((c) => c !== undefined && UNREACHABLE.has(c))) {
+    return { statusCode: 503, message: `The ${service} service is unavailable.` }
+  }
+  return { statusCode: 502, message: `The ${service} service did not send a valid response.` }
+}
+
+function onUpstreamError (service: ServiceName) {
+  return function (reply: FastifyReply<RouteGenericInterface, RawServerBase>, { error }: { error: Error }): void {
+    if (reply.sent || reply.raw.destroyed) return
+    const { statusCode, message } = upstreamFailure(service, error)
+    if (statusCode === 413) reply.header('connection', 'close')
+    // reply-from has already logged the error itself ('response errored')
+    reply.log.info({ service, statusCode }, message)
+    void reply.code(statusCode).type('application/json; charset=utf-8').send(errorBody(statusCode, message))
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Body limit: the proxy streams bodies through untouched (the payment webhook's
+// signature covers the raw bytes), so Fastify's own bodyLimit does not apply.
+
+function bodyTooLarge (limit: number): HttpError {
+  return new HttpError(413, `The request body is larger than the limit of ${limit} bytes.`)
+}
+
+function limitBody (limit: number) {
+  return async function preParsing (request: FastifyRequest, reply: FastifyReply, payload: NodeJS.ReadableStream): Promise<NodeJS.ReadableStream> {
+    const declared = request.headers['content-length']
+    if (declared !== undefined) {
+      // Node's parser guarantees the body is exactly this long.
+      if (Number(declared) > limit) {
+        // do not read (and discard) the rest of a large body to keep the connection
+        reply.header('connection', 'close')
+        throw bodyTooLarge(limit)
+      }
+      return payload
+    }
+    // HTTP/1.1: without content-length a body comes only chunked
+    if (request.headers['transfer-encoding'] === undefined) return payload
+    let received = 0
+    const counter = new Transform({
+      transform (chunk: Buffer, _encoding, callback) {
+        received += chunk.length
+        if (received > limit) callback(bodyTooLarge(limit))
+        else callback(null, chunk)
+      }
+    })
+    return pipeline(payload, counter, () => {})
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Readiness: each upstream's own /ready
+
+function describeNetworkError (err: Error): string {
+  const code = codeOf(err)
+  if (code === 'ECONNREFUSED') return 'connection refused'
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'host not found'
+  return err.message === '' ? (code ?? 'request failed') : err.message
+}
+
+export function probeReady (base: string, timeoutMs: number): Promise<void> {
+  const url = new URL('/ready', base)
+  const get = url.protocol === 'https:' ? httpsGet : httpGet
+  return new Promise((resolve, reject) => {
+    const req = get(url, { agent: false, timeout: timeoutMs, headers: { accept: 'application/json' } }, (res) => {
+      res.resume()
+      if (res.statusCode === 200) resolve()
+      else reject(new Error(`not ready (HTTP ${res.statusCode ?? '?'})`))
+    })
+    req.once('timeout', () => { req.destroy(new Error(`no answer within ${timeoutMs} ms`)) })
+    req.once('error', (err) => { reject(new Error(describeNetworkError(err))) })
+  })
+}
+
+// ---------------------------------------------------------------------------
+
+/**
+ * The gateway: one proxy per public prefix (src/routes.ts), paths forwarded
+ * unchanged, and `/ready` reporting every upstream.
+ */
+export default async function gateway (app: FastifyInstance, config: GatewayConfig): Promise<void> {
+  const upstreams = upstreamsOf(config)
+  const timeout = config.UPSTREAM_TIMEOUT_MS
+
+  for (const service of SERVICES) {
+    app.addReadinessCheck(service, () => probeReady(upstreams[service], Math.min(READY_PROBE_TIMEOUT_MS, timeout)))
+  }
+
+  app.addHook('preParsing', limitBody(config.BODY_LIMIT_BYTES))
+  // each service documents its own routes; the proxy's catch-alls stay out of the gateway's /openapi.json
+  app.addHook('onRoute', (route) => { route.schema = { ...route.schema, hide: true } as FastifySchema })
+
+  for (const route of ROUTES) {
+    await app.register(proxy, {
+      upstream: upstreams[route.service],
+      prefix: route.prefix,
+      rewritePrefix: route.prefix,
+      undici: { connectTimeout: timeout, headersTimeout: timeout, bodyTimeout: timeout },
+      disableRequestLogging: true,
+      replyOptions: {
+        rewriteRequestHeaders,
+        onError: onUpstreamError(route.service),
+        // no silent retries (reply-from retries a GET answered 503 up to ten times)
+        retryDelay: () => null
+      }
+    })
+  }
+}
+
+export interface BuildOptions {
+  /** Where log lines go (tests capture them); stdout by default. */
+  logStream?: Writable
+}
+
+export function buildApp (config: GatewayConfig, options: BuildOptions = {}): App {
+  const app = createServer({
+    service: 'gateway',
+    logLevel: config.LOG_LEVEL,
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    logStream: options.logStream
+  })
+  app.register(gateway, config)
+  return app
+}

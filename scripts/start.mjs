@@ -1,0 +1,326 @@
+#!/usr/bin/env node
+// Runs the whole platform on this machine (`npm start`, after `npm run build`):
+// every built service as its own process, the gateway last once the others are
+// ready. Ctrl-C / SIGTERM stops them all (gateway first) and exits 0.
+//
+//   <NAME>_PORT          port of a service (defaults below; GATEWAY_PORT for the gateway)
+//   <NAME>_DATABASE_URL  database of a service (unset: the service's own topup_<name>)
+//   LOG_FORMAT=json      print the services' log lines raw instead of "level message"
+//   READY_TIMEOUT_MS     how long a service may take to become ready (default 60000)
+// Everything else in the environment passes through to every service.
+
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { get } from 'node:http'
+import { dirname, join, relative } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+
+/** The services behind the gateway, started in this order. */
+const SERVICES = [
+  { name: 'auth', port: 3001 },
+  { name: 'orders', port: 3002 },
+  { name: 'payments', port: 3003 },
+  { name: 'analytics', port: 3004 }
+]
+const GATEWAY = { name: 'gateway', port: 8080 }
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
+const RAW_LOGS = process.env.LOG_FORMAT === 'json'
+const COLOR = process.stdout.isTTY === true && process.env.NO_COLOR === undefined
+const NAME_WIDTH = Math.max(...[...SERVICES, GATEWAY].map((s) => s.name.length), 'start'.length)
+const COLORS = { auth: 36, orders: 32, payments: 33, analytics: 35, gateway: 34, start: 1 }
+const READY_TIMEOUT_MS = positiveInt(process.env.READY_TIMEOUT_MS, 60_000, 'READY_TIMEOUT_MS')
+const STOP_TIMEOUT_MS = 15_000
+const POLL_INTERVAL_MS = 250
+
+// ---------------------------------------------------------------------------
+// Output
+
+function paint (code, text) {
+  return COLOR ? `\u001b[${code}m${text}\u001b[0m` : text
+}
+
+function label (name) {
+  return paint(COLORS[name] ?? 37, name.padEnd(NAME_WIDTH))
+}
+
+function say (message) {
+  process.stdout.write(`${label('start')} | ${message}\n`)
+}
+
+function complain (message) {
+  process.stderr.write(`${label('start')} | ${paint(31, message)}\n`)
+}
+
+const LEVELS = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' }
+const LEVEL_COLORS = { 10: 90, 20: 90, 30: 32, 40: 33, 50: 31, 60: 31 }
+
+/** A pino JSON line as "LEVEL message (request, status, error)"; anything else as it is. */
+function readable (line) {
+  if (RAW_LOGS || !line.startsWith('{')) return line
+  let entry
+  try {
+    entry = JSON.parse(line)
+  } catch {
+    return line
+  }
+  if (entry === null || typeof entry !== 'object' || typeof entry.level !== 'number') return line
+  const parts = [paint(LEVEL_COLORS[entry.level] ?? 37, (LEVELS[entry.level] ?? String(entry.level)).padEnd(5))]
+  if (typeof entry.msg === 'string') parts.push(entry.msg)
+  if (entry.req !== undefined && typeof entry.req === 'object') parts.push(`${entry.req.method} ${entry.req.url}`)
+  if (entry.res !== undefined && typeof entry.res === 'object') {
+    const time = typeof entry.responseTime === 'number' ? ` ${entry.responseTime.toFixed(1)} ms` : ''
+    parts.push(`→ ${entry.res.statusCode}${time}`)
+  }
+  if (typeof entry.reqId === 'string' && (entry.req !== undefined || entry.res !== undefined)) parts.push(paint(90, `[${entry.reqId}]`))
+  if (entry.err !== undefined && typeof entry.err === 'object') {
+    parts.push(paint(31, `${entry.err.type ?? 'Error'}: ${entry.err.message ?? ''}`))
+    if (entry.level >= 50 && typeof entry.err.stack === 'string') parts.push(`\n${entry.err.stack}`)
+  }
+  return parts.join(' ')
+}
+
+function prefixLines (stream, name, out) {
+  const lines = createInterface({ input: stream, crlfDelay: Infinity })
+  lines.on('line', (line) => { out.write(`${label(name)} | ${readable(line)}\n`) })
+}
+
+// ---------------------------------------------------------------------------
+// Configuration of each child
+
+function positiveInt (value, fallback, variable) {
+  if (value === undefined || value === '') return fallback
+  const number = Number(value)
+  if (!Number.isInteger(number) || number < 1) {
+    complain(`${variable} must be a positive integer, got "${value}"`)
+    process.exit(1)
+  }
+  return number
+}
+
+function portOf (service) {
+  const variable = `${service.name.toUpperCase()}_PORT`
+  const port = positiveInt(process.env[variable], service.port, variable)
+  if (port > 65535) {
+    complain(`${variable} must be a port number (1-65535), got "${port}"`)
+    process.exit(1)
+  }
+  return port
+}
+
+function scriptOf (name) {
+  return join(ROOT, 'services', name, 'dist', 'src', 'server.js')
+}
+
+const built = SERVICES.filter((s) => existsSync(scriptOf(s.name)))
+const skipped = SERVICES.filter((s) => !built.includes(s))
+if (!existsSync(scriptOf(GATEWAY.name))) {
+  complain(`${relative(ROOT, scriptOf(GATEWAY.name))} does not exist: run \`npm run build\` first (\`npm start\` does it).`)
+  process.exit(1)
+}
+
+const ports = Object.fromEntries([...SERVICES, GATEWAY].map((s) => [s.name, portOf(s)]))
+{
+  const seen = new Map()
+  for (const [name, port] of Object.entries(ports)) {
+    if (seen.has(port)) {
+      complain(`${seen.get(port)} and ${name} would both use port ${port}: set ${name.toUpperCase()}_PORT`)
+      process.exit(1)
+    }
+    seen.set(port, name)
+  }
+}
+
+const localUrl = (port) => `http://127.0.0.1:${port}`
+/** Where every service finds the others (the gateway proxies to these; orders fetches auth's keys). */
+const serviceUrls = Object.fromEntries(SERVICES.map((s) => [`${s.name.toUpperCase()}_URL`, localUrl(ports[s.name])]))
+
+function envFor (name) {
+  const env = { ...process.env }
+  // a shared PORT or DATABASE_URL would make services clash or share a database
+  delete env.PORT
+  delete env.DATABASE_URL
+  env.NODE_ENV ??= 'development'
+  env.PORT = String(ports[name])
+  const database = process.env[`${name.toUpperCase()}_DATABASE_URL`]
+  if (database !== undefined && database !== '') env.DATABASE_URL = database
+  Object.assign(env, serviceUrls)
+  return env
+}
+
+// ---------------------------------------------------------------------------
+// Children
+
+/** name → { child, exited: Promise<{ code, signal }>, done: boolean } */
+const running = new Map()
+let stopping = false
+
+function startChild (name) {
+  const child = spawn(process.execPath, [scriptOf(name)], {
+    cwd: join(ROOT, 'services', name),
+    env: envFor(name),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // own process group: a Ctrl-C in the terminal reaches only this launcher,
+    // which stops the services in order (a second signal would make them exit 1)
+    detached: true
+  })
+  const entry = { child, done: false, exited: undefined }
+  entry.exited = new Promise((resolve) => {
+    // 'close': the process has exited and its output has been read to the end
+    child.once('close', (code, signal) => {
+      entry.done = true
+      resolve({ code, signal })
+    })
+  })
+  child.once('error', (err) => {
+    complain(`${name} could not be started: ${err.message}`)
+  })
+  prefixLines(child.stdout, name, process.stdout)
+  prefixLines(child.stderr, name, process.stderr)
+  running.set(name, entry)
+  void entry.exited.then(({ code, signal }) => {
+    if (stopping) {
+      if (code !== 0 && signal !== 'SIGTERM') say(`${name} exited with ${signal ?? `code ${code}`}`)
+      return
+    }
+    complain(`${name} exited unexpectedly (${signal ?? `code ${code}`}); stopping everything`)
+    void stopAll(1)
+  })
+  return entry
+}
+
+function signalChild (name, signal) {
+  const entry = running.get(name)
+  if (entry === undefined || entry.done) return
+  try {
+    entry.child.kill(signal)
+  } catch {
+    // already gone
+  }
+}
+
+/** Gateway first (no new requests reach the services), then the rest; SIGKILL what is left after 15 s. */
+async function stopAll (exitCode) {
+  if (stopping) return
+  stopping = true
+  const force = setTimeout(() => {
+    for (const [name, entry] of running) {
+      if (!entry.done) {
+        complain(`${name} did not stop within ${STOP_TIMEOUT_MS / 1000} s: killing it`)
+        signalChild(name, 'SIGKILL')
+      }
+    }
+  }, STOP_TIMEOUT_MS)
+  const gateway = running.get(GATEWAY.name)
+  if (gateway !== undefined && !gateway.done) {
+    say('stopping gateway')
+    signalChild(GATEWAY.name, 'SIGTERM')
+    await gateway.exited
+  }
+  const others = [...running].filter(([name, entry]) => name !== GATEWAY.name && !entry.done)
+  if (others.length > 0) say(`stopping ${others.map(([name]) => name).join(', ')}`)
+  for (const [name] of others) signalChild(name, 'SIGTERM')
+  await Promise.all(others.map(([, entry]) => entry.exited))
+  clearTimeout(force)
+  say(exitCode === 0 ? 'all stopped' : 'all stopped after a failure')
+  process.exit(exitCode)
+}
+
+let signals = 0
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    signals += 1
+    if (signals === 1) {
+      say(`${signal} received: stopping`)
+      void stopAll(0)
+      return
+    }
+    complain(`second ${signal}: killing every service`)
+    for (const name of running.keys()) signalChild(name, 'SIGKILL')
+    process.exit(1)
+  })
+}
+// whatever happens to this process, no service outlives it
+process.on('exit', () => {
+  for (const name of running.keys()) signalChild(name, 'SIGKILL')
+})
+process.on('uncaughtException', (err) => {
+  complain(`launcher failed: ${err.stack ?? err.message}`)
+  void stopAll(1)
+})
+
+// ---------------------------------------------------------------------------
+// Readiness
+
+function status (url) {
+  return new Promise((resolve) => {
+    const req = get(url, { agent: false, timeout: 3000 }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk) => { if (body.length < 2000) body += chunk })
+      res.on('end', () => { resolve({ code: res.statusCode, body }) })
+    })
+    req.once('timeout', () => { req.destroy(new Error('no answer within 3 s')) })
+    req.once('error', (err) => { resolve({ code: 0, body: err.code ?? err.message }) })
+  })
+}
+
+const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms) })
+
+/** Resolves when `url` answers 200; throws if the child exits or time runs out. */
+async function waitFor (name, path) {
+  const entry = running.get(name)
+  const url = `${localUrl(ports[name])}${path}`
+  const deadline = Date.now() + READY_TIMEOUT_MS
+  let last = { code: 0, body: 'no answer yet' }
+  while (Date.now() < deadline) {
+    if (entry.done || stopping) throw new Error(`${name} exited before it was ready`)
+    last = await status(url)
+    if (last.code === 200) return
+    await Promise.race([sleep(POLL_INTERVAL_MS), entry.exited])
+  }
+  const answer = last.code === 0 ? last.body : `HTTP ${last.code} ${last.body}`
+  throw new Error(`${name} was not ready within ${READY_TIMEOUT_MS / 1000} s (${url} last answered: ${answer})`)
+}
+
+// ---------------------------------------------------------------------------
+
+async function main () {
+  if (skipped.length > 0) say(`not built, skipped: ${skipped.map((s) => s.name).join(', ')}`)
+  for (const service of built) {
+    say(`starting ${service.name} on port ${ports[service.name]}`)
+    startChild(service.name)
+  }
+  try {
+    await Promise.all(built.map((s) => waitFor(s.name, '/ready')))
+  } catch (err) {
+    if (stopping) return
+    complain(err.message)
+    return stopAll(1)
+  }
+
+  say(`starting gateway on port ${ports.gateway}`)
+  startChild(GATEWAY.name)
+  try {
+    // /health: the gateway's /ready stays 503 while a skipped service is missing
+    await waitFor(GATEWAY.name, '/health')
+  } catch (err) {
+    if (stopping) return
+    complain(err.message)
+    return stopAll(1)
+  }
+
+  const lines = [
+    '',
+    `gateway     ${localUrl(ports.gateway)}`,
+    `readiness   ${localUrl(ports.gateway)}/ready`,
+    ...built.map((s) => `${s.name.padEnd(11)} ${localUrl(ports[s.name])}`),
+    ...(skipped.length > 0 ? [`not running ${skipped.map((s) => s.name).join(', ')} (not built: the gateway answers 503 for them)`] : []),
+    '',
+    'Ctrl-C stops everything.'
+  ]
+  say(`${paint(1, 'the platform is up')}\n${lines.map((l) => `${' '.repeat(NAME_WIDTH)} | ${l}`).join('\n')}`)
+}
+
+void main()

@@ -1,0 +1,104 @@
+import { createServer as createNetServer, type AddressInfo } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { createServer, type App } from '@topup/service-kit'
+import { buildApp } from '../src/app.js'
+import { loadGatewayConfig } from '../src/config.js'
+import type { ServiceName } from '../src/routes.js'
+
+export interface Teardown { teardown: (fn: () => unknown) => void }
+
+/** What the echo upstream saw. */
+export interface Echo {
+  service: string
+  method: string
+  url: string
+  headers: Record<string, string | string[] | undefined>
+  /** The raw request body, byte for byte. */
+  body: string
+}
+
+export interface UpstreamOptions {
+  /** `/ready` answers 503. */
+  notReady?: boolean
+}
+
+function baseUrlOf (app: App): string {
+  const address = app.server.address() as AddressInfo
+  return `http://127.0.0.1:${address.port}`
+}
+
+/**
+ * A small real service (service-kit's createServer) that echoes every request
+ * as JSON. `?delay=<ms>` makes it wait before answering.
+ */
+export async function startUpstream (t: Teardown, service: string, options: UpstreamOptions = {}): Promise<string> {
+  const app = createServer({ service, logLevel: 'silent' })
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => { done(null, body) })
+  if (options.notReady === true) {
+    app.register(async (instance) => {
+      instance.addReadinessCheck('database', async () => { throw new Error('database down') })
+    })
+  }
+  app.all('/*', async (request): Promise<Echo> => {
+    const delay = Number((request.query as Record<string, string | undefined>).delay ?? 0)
+    if (delay > 0) await sleep(delay)
+    return {
+      service,
+      method: request.method,
+      url: request.url,
+      headers: request.headers,
+      body: typeof request.body === 'string' ? request.body : ''
+    }
+  })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  t.teardown(() => app.close())
+  return baseUrlOf(app)
+}
+
+/** A URL on which nothing listens (a port that was free a moment ago). */
+export async function deadUrl (): Promise<string> {
+  const server = createNetServer()
+  await new Promise<void>((resolve) => { server.listen(0, '127.0.0.1', resolve) })
+  const { port } = server.address() as AddressInfo
+  await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
+  return `http://127.0.0.1:${port}`
+}
+
+const URL_VARIABLE: Record<ServiceName, string> = {
+  auth: 'AUTH_URL',
+  orders: 'ORDERS_URL',
+  payments: 'PAYMENTS_URL',
+  analytics: 'ANALYTICS_URL'
+}
+
+/**
+ * Builds and starts the gateway on a free port. Services not given point at a
+ * port where nothing listens.
+ */
+export async function startGateway (
+  t: Teardown,
+  upstreams: Partial<Record<ServiceName, string>>,
+  env: NodeJS.ProcessEnv = {}
+): Promise<{ url: string, app: App }> {
+  const urls: NodeJS.ProcessEnv = {}
+  for (const service of Object.keys(URL_VARIABLE) as ServiceName[]) {
+    urls[URL_VARIABLE[service]] = upstreams[service] ?? await deadUrl()
+  }
+  const config = loadGatewayConfig({ LOG_LEVEL: 'silent', ...urls, ...env })
+  const app = buildApp(config)
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  t.teardown(() => app.close())
+  return { url: baseUrlOf(app), app }
+}
+
+/** Every service up, each as its own echo upstream. */
+export async function startAll (t: Teardown, env: NodeJS.ProcessEnv = {}): Promise<{ url: string, app: App, upstreams: Record<ServiceName, string> }> {
+  const upstreams: Record<ServiceName, string> = {
+    auth: await startUpstream(t, 'auth'),
+    orders: await startUpstream(t, 'orders'),
+    payments: await startUpstream(t, 'payments'),
+    analytics: await startUpstream(t, 'analytics')
+  }
+  return { ...await startGateway(t, upstreams, env), upstreams }
+}
