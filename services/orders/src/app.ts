@@ -1,1 +1,51 @@
-export {}
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import fp from 'fastify-plugin'
+import { createServer, tokens, type App } from '@topup/service-kit'
+import { messaging } from '@topup/messaging'
+import type { Writable } from 'node:stream'
+import type { Kysely } from 'kysely'
+import type { OrdersConfig } from './config.js'
+import { loadDemoCatalog } from './demo-catalog.js'
+import { subscriptions } from './handlers/index.js'
+import db from './plugins/db.js'
+import games from './routes/games/index.js'
+import orders from './routes/orders/index.js'
+import products from './routes/products/index.js'
+import topup from './routes/topup/index.js'
+
+/** The orders service as a plugin: catalog, top-up orders, and the order's side of the payment story. */
+const ordersApp: FastifyPluginAsyncTypebox<{ config: OrdersConfig }> = async (app, { config }) => {
+  await app.register(tokens, { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, jwksBaseUrl: config.AUTH_URL })
+  await app.register(db, { url: config.DATABASE_URL })
+  if (config.DEMO_CATALOG && config.NODE_ENV !== 'production' && await loadDemoCatalog(app.db)) {
+    app.log.info('demo catalog loaded')
+  }
+  await app.register(messaging, {
+    url: config.AMQP_URL,
+    prefix: config.BROKER_PREFIX,
+    service: 'orders',
+    db: app.db as unknown as Kysely<object>,
+    databaseUrl: config.DATABASE_URL,
+    publishes: true,
+    handlers: subscriptions
+  })
+  await app.register(games)
+  await app.register(products)
+  await app.register(topup, { currency: config.CURRENCY })
+  await app.register(orders)
+}
+
+export default ordersApp
+
+export async function buildApp (config: OrdersConfig, options: { logStream?: Writable } = {}): Promise<App> {
+  const app = createServer({
+    service: 'orders',
+    logLevel: config.LOG_LEVEL,
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    ...(options.logStream === undefined ? {} : { logStream: options.logStream }),
+    docs: { title: 'orders', description: 'Catalog and top-up orders' }
+  })
+  // not encapsulated: server and tests see the app's decorators (db, messaging)
+  await app.register(fp(ordersApp, { name: 'orders-app' }), { config })
+  return app
+}

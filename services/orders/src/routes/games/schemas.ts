@@ -1,0 +1,42 @@
+import { Type } from 'typebox'
+
+export const Money = Type.String({ pattern: '^\\d{1,10}\\.\\d{2}$', description: 'Decimal amount with two places', examples: ['699.00'] })
+
+export const ProductSummary = Type.Object({
+  id: Type.Integer(),
+  name: Type.String(),
+  price: Money,
+  in_game_currency: Type.Integer()
+})
+
+export const GameWithProducts = Type.Object({
+  id: Type.Integer(),
+  name: Type.String(),
+  game_id: Type.String({ description: "The game's code" }),
+  is_active: Type.Boolean(),
+  products: Type.Array(ProductSummary)
+})
+
+export const Game = Type.Object({
+  id: Type.Integer(),
+  name: Type.String(),
+  game_id: Type.String(),
+  is_active: Type.Boolean()
+})
+
+const GameName = Type.String({ minLength: 1, maxLength: 100, examples: ['clash of clan'] })
+const GameCode = Type.String({ minLength: 1, maxLength: 50, pattern: '^[A-Za-z0-9_.-]+$', examples: ['coc123'] })
+
+export const CreateGameBody = Type.Object({
+  name: GameName,
+  game_id: GameCode,
+  is_active: Type.Optional(Type.Boolean({ default: true }))
+}, { additionalProperties: false })
+
+export const UpdateGameBody = Type.Object({
+  name: Type.Optional(GameName),
+  game_id: Type.Optional(GameCode),
+  is_active: Type.Optional(Type.Boolean())
+}, { additionalProperties: false })
+
+export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2147483647 }) })

@@ -1,0 +1,67 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { errorResponses, HttpError } from '@topup/service-kit'
+import { decodeCursor, findOrder, listOrders, orderView } from '../../db/orders.js'
+
+const Order = Type.Object({
+  order_id: Type.String({ format: 'uuid' }),
+  transaction_id: Type.String({ format: 'uuid' }),
+  user_id: Type.String(),
+  user_email: Type.String(),
+  game: Type.Object({ id: Type.Integer(), code: Type.String(), name: Type.String() }),
+  product: Type.Object({ id: Type.Integer(), name: Type.String(), in_game_currency: Type.Integer() }),
+  amount: Type.String({ examples: ['699.00'] }),
+  currency: Type.String(),
+  status: Type.Union([Type.Literal('pending'), Type.Literal('success'), Type.Literal('failed')]),
+  created_at: Type.String({ format: 'date-time' }),
+  updated_at: Type.String({ format: 'date-time' })
+})
+
+const OrderPage = Type.Object({
+  results: Type.Array(Order),
+  next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as `cursor` for the next page; null on the last page' })
+})
+
+const orders: FastifyPluginAsyncTypebox = async (app) => {
+  app.get('/api/orders/', {
+    preHandler: app.authenticate,
+    schema: {
+      tags: ['orders'],
+      summary: 'Orders, newest first (players: their own; staff: all)',
+      security: [{ bearerAuth: [] }],
+      querystring: Type.Object({
+        limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+        cursor: Type.Optional(Type.String({ maxLength: 200 }))
+      }),
+      response: { 200: OrderPage, ...errorResponses(400, 401) }
+    }
+  }, async (request) => {
+    const { limit, cursor } = request.query
+    const after = cursor === undefined ? undefined : decodeCursor(cursor)
+    if (after === null) throw new HttpError(400, 'Invalid cursor.', [{ field: 'cursor', message: 'is not a cursor from a previous page' }])
+    const page = await listOrders(app.db, {
+      limit,
+      ...(request.user.staff ? {} : { userId: request.user.sub }),
+      ...(after === undefined ? {} : { after })
+    })
+    return { results: page.rows.map(orderView), next_cursor: page.next }
+  })
+
+  app.get('/api/orders/:id', {
+    preHandler: app.authenticate,
+    schema: {
+      tags: ['orders'],
+      summary: 'One order (players: their own only)',
+      security: [{ bearerAuth: [] }],
+      params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
+      response: { 200: Order, ...errorResponses(400, 401, 404) }
+    }
+  }, async (request) => {
+    const order = await findOrder(app.db, request.params.id)
+    // another user's order is indistinguishable from a missing one
+    if (order === undefined || (!request.user.staff && order.user_id !== request.user.sub)) throw new HttpError(404, 'Order not found.')
+    return orderView(order)
+  })
+}
+
+export default orders

@@ -1,0 +1,92 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { errorResponses, HttpError } from '@topup/service-kit'
+import { gameExists, insertProduct, updateProduct } from '../../db/catalog.js'
+import { isUniqueViolation } from '../../db/errors.js'
+import { IdParams } from '../games/schemas.js'
+
+const Price = Type.String({ pattern: '^\\d{1,10}(\\.\\d{1,2})?$', description: 'Decimal price, at most two places', examples: ['699.00'] })
+
+const Product = Type.Object({
+  id: Type.Integer(),
+  game: Type.Integer({ description: "The game's numeric id" }),
+  name: Type.String(),
+  price: Type.String({ examples: ['699.00'] }),
+  in_game_currency: Type.Integer()
+})
+
+const ProductName = Type.String({ minLength: 1, maxLength: 100, examples: ['UC Pack 500'] })
+const Currency = Type.Integer({ minimum: 1, maximum: 1_000_000_000, description: 'Amount of in-game currency the product gives' })
+
+const CreateProductBody = Type.Object({
+  game: Type.Integer({ minimum: 1, maximum: 2147483647 }),
+  name: ProductName,
+  price: Price,
+  in_game_currency: Currency
+}, { additionalProperties: false })
+
+const UpdateProductBody = Type.Object({
+  game: Type.Optional(Type.Integer({ minimum: 1, maximum: 2147483647 })),
+  name: Type.Optional(ProductName),
+  price: Type.Optional(Price),
+  in_game_currency: Type.Optional(Currency)
+}, { additionalProperties: false })
+
+const productView = (p: { id: number, game_id: number, name: string, price: string, in_game_currency: number }) =>
+  ({ id: p.id, game: p.game_id, name: p.name, price: p.price, in_game_currency: p.in_game_currency })
+
+const noSuchGame = () => new HttpError(400, 'Game not found.', [{ field: 'game', message: 'no game has this id' }])
+const duplicate = () => new HttpError(409, 'This game already has a product with this name.')
+
+const products: FastifyPluginAsyncTypebox = async (app) => {
+  app.post('/api/products/', {
+    preHandler: app.requireStaff,
+    schema: {
+      tags: ['catalog'],
+      summary: 'Create a product (staff)',
+      security: [{ bearerAuth: [] }],
+      body: CreateProductBody,
+      response: { 201: Product, ...errorResponses(400, 401, 403, 409) }
+    }
+  }, async (request, reply) => {
+    const { game, name, price, in_game_currency: inGameCurrency } = request.body
+    if (!await gameExists(app.db, game)) throw noSuchGame()
+    try {
+      const product = await insertProduct(app.db, { game_id: game, name: name.trim(), price, in_game_currency: inGameCurrency })
+      return await reply.code(201).send(productView(product))
+    } catch (err) {
+      if (isUniqueViolation(err)) throw duplicate()
+      throw err
+    }
+  })
+
+  app.patch('/api/products/:id', {
+    preHandler: app.requireStaff,
+    schema: {
+      tags: ['catalog'],
+      summary: 'Update a product (staff)',
+      security: [{ bearerAuth: [] }],
+      params: IdParams,
+      body: UpdateProductBody,
+      response: { 200: Product, ...errorResponses(400, 401, 403, 404, 409) }
+    }
+  }, async (request) => {
+    const { game, name, price, in_game_currency: inGameCurrency } = request.body
+    if (game !== undefined && !await gameExists(app.db, game)) throw noSuchGame()
+    try {
+      const product = await updateProduct(app.db, request.params.id, {
+        ...(game === undefined ? {} : { game_id: game }),
+        ...(name === undefined ? {} : { name: name.trim() }),
+        ...(price === undefined ? {} : { price }),
+        ...(inGameCurrency === undefined ? {} : { in_game_currency: inGameCurrency })
+      })
+      if (product === undefined) throw new HttpError(404, 'Product not found.')
+      return productView(product)
+    } catch (err) {
+      if (isUniqueViolation(err)) throw duplicate()
+      throw err
+    }
+  })
+}
+
+export default products
