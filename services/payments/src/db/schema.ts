@@ -1,0 +1,38 @@
+import type { ColumnType, Generated } from 'kysely'
+import type { InboxDatabase, OutboxDatabase } from '@topup/messaging'
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
+
+export type PaymentStatus = 'pending' | 'success' | 'failed'
+
+export interface TransactionsTable {
+  transaction_id: string
+  order_id: string
+  user_id: string
+  amount: string
+  currency: string
+  status: PaymentStatus
+  provider: string
+  created_at: ColumnType<Date, Date, Date>
+  updated_at: ColumnType<Date, Date, Date>
+}
+
+/** Every webhook call, accepted or not: the audit trail. */
+export interface WebhookCallsTable {
+  id: Generated<string>
+  received_at: Generated<Timestamp>
+  request_id: string
+  remote_address: string
+  signature_valid: boolean
+  transaction_id: string | null
+  requested_status: string | null
+  response_status: number
+  outcome: string
+  body: string
+}
+
+/** The payments database: transactions, the webhook audit, the outbox it publishes from and the inbox it consumes into. */
+export interface Database extends OutboxDatabase, InboxDatabase {
+  transactions: TransactionsTable
+  webhook_calls: WebhookCallsTable
+}

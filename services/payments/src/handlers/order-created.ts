@@ -1,0 +1,20 @@
+import { OrderCreated } from '@topup/contracts'
+import { defineHandler } from '@topup/messaging'
+import { insertPendingTransaction } from '../db/transactions.js'
+import type { Database } from '../db/schema.js'
+
+/** A new order opens its pending transaction; the same order again changes nothing. */
+export function orderCreated (provider: string) {
+  return defineHandler<Database, typeof OrderCreated>(OrderCreated, async (trx, event) => {
+    const { data } = event
+    await insertPendingTransaction(trx, {
+      transaction_id: data.transaction_id,
+      order_id: data.order_id,
+      user_id: data.user_id,
+      amount: data.amount,
+      currency: data.currency,
+      provider,
+      created_at: new Date(data.created_at)
+    })
+  })
+}

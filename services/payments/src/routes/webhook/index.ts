@@ -1,0 +1,113 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { errorResponses, HttpError } from '@topup/service-kit'
+import { recordWebhookCall } from '../../db/audit.js'
+import { settleTransaction } from '../../db/transactions.js'
+import { recordPaymentStatusChanged } from '../../events.js'
+import { verifySignature } from '../../signature.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The exact bytes the signature covers. */
+    rawBody?: Buffer
+    webhookAudit?: { signatureValid: boolean, outcome: string, transactionId?: string, status?: string }
+  }
+}
+
+const WebhookBody = Type.Object({
+  transaction_id: Type.String({ format: 'uuid' }),
+  status: Type.Union([Type.Literal('success'), Type.Literal('failed')])
+}, {
+  additionalProperties: false,
+  examples: [{ transaction_id: '9b2f3c1e-6a4d-4c8e-9f1a-2b3c4d5e6f70', status: 'success' }]
+})
+
+const WebhookResult = Type.Object({
+  transaction_id: Type.String({ format: 'uuid' }),
+  status: Type.Union([Type.Literal('success'), Type.Literal('failed')]),
+  changed: Type.Boolean({ description: 'false when the same status was reported again' })
+})
+
+const MALFORMED = Symbol('malformed JSON')
+
+export interface WebhookOptions { secret: string, toleranceSeconds: number, provider: string }
+
+const webhook: FastifyPluginAsyncTypebox<WebhookOptions> = async (app, options) => {
+  // Encapsulated: only this route keeps the raw body, which the signature covers.
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const raw = body as Buffer
+    request.rawBody = raw
+    try {
+      done(null, JSON.parse(raw.toString('utf8')))
+    } catch {
+      done(null, MALFORMED)
+    }
+  })
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    const audit = request.webhookAudit ?? { signatureValid: false, outcome: 'rejected before the signature check' }
+    try {
+      await recordWebhookCall(app.db, {
+        request_id: request.id,
+        remote_address: request.ip,
+        signature_valid: audit.signatureValid,
+        transaction_id: audit.transactionId ?? null,
+        requested_status: audit.status ?? null,
+        response_status: reply.statusCode,
+        outcome: audit.outcome,
+        body: request.rawBody?.toString('utf8') ?? ''
+      })
+    } catch (err) {
+      request.log.error({ err }, 'could not record the webhook call')
+    }
+    return payload
+  })
+
+  app.post('/api/payment/webhook/', {
+    schema: {
+      tags: ['payments'],
+      summary: 'Payment result from the payment gateway (signed)',
+      description: 'Signed with `X-Topup-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`. A transaction moves only pending → success or pending → failed; the same status again is a 200 that changes nothing, the other terminal status a 409. Unknown transaction → 404 (retry later).',
+      security: [{ webhookSignature: [] }],
+      body: WebhookBody,
+      response: { 200: WebhookResult, ...errorResponses(400, 401, 404, 409) }
+    },
+    preValidation: async (request) => {
+      const check = verifySignature(request.headers['x-topup-signature'] as string | undefined, options.secret, request.rawBody ?? Buffer.alloc(0), options.toleranceSeconds)
+      if (!check.ok) {
+        request.webhookAudit = { signatureValid: false, outcome: check.reason }
+        request.log.warn({ reason: check.reason }, 'webhook signature rejected')
+        throw new HttpError(401, 'Invalid or missing webhook signature.')
+      }
+      request.webhookAudit = { signatureValid: true, outcome: 'invalid body' }
+      if ((request.body as unknown) === MALFORMED) throw new HttpError(400, 'Malformed JSON body.')
+    }
+  }, async (request) => {
+    const { transaction_id: transactionId, status } = request.body
+    const audit = { signatureValid: true, transactionId, status }
+    const settlement = await app.db.transaction().execute(async (trx) => {
+      const result = await settleTransaction(trx, transactionId, status, new Date())
+      if (result.kind === 'settled') {
+        await recordPaymentStatusChanged(trx, result.row, result.previous, options.provider, request.id)
+      }
+      return result
+    })
+    switch (settlement.kind) {
+      case 'missing':
+        request.webhookAudit = { ...audit, outcome: 'unknown transaction' }
+        throw new HttpError(404, 'Unknown transaction.')
+      case 'conflict':
+        request.webhookAudit = { ...audit, outcome: `already ${settlement.row.status}` }
+        throw new HttpError(409, `Transaction is already ${settlement.row.status}.`)
+      case 'unchanged':
+        request.webhookAudit = { ...audit, outcome: 'repeat of the current status' }
+        return { transaction_id: transactionId, status, changed: false }
+      case 'settled':
+        request.webhookAudit = { ...audit, outcome: `pending → ${status}` }
+        request.log.info({ transactionId, status }, 'payment settled')
+        return { transaction_id: transactionId, status, changed: true }
+    }
+  })
+}
+
+export default webhook
