@@ -211,6 +211,11 @@ export async function startConsumer<DB extends InboxDatabase, M extends Record<s
       }).finally(() => { inFlight.delete(work) })
       inFlight.add(work)
     }, { noAck: false })
+    if (stopped) {
+      // stop() ran while this subscription was being set up
+      await channel.close().catch(() => {})
+      return
+    }
     current = { channel, consumerTag }
     log.info({ queue, bindings: [...handlers.keys()], prefetch }, 'consuming')
   }

@@ -155,7 +155,8 @@ export function startOutboxRelay<DB extends OutboxDatabase> (options: OutboxRela
         await client.query(`LISTEN ${client.escapeIdentifier(OUTBOX_NOTIFY_CHANNEL)}`)
         retry.reset()
         wake() // catch up on whatever committed while not listening
-        await Promise.race([ended, new Promise((resolve) => { stopping.signal.addEventListener('abort', resolve, { once: true }) })])
+        // sleep() resolves at once when stop() already ran during the connect
+        await Promise.race([ended, sleep(2 ** 31 - 1, stopping.signal)])
       } catch (err) {
         log.warn({ reason: errorMessage(err) }, 'outbox LISTEN failed; polling meanwhile')
       } finally {

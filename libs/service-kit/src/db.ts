@@ -78,7 +78,7 @@ export async function openDatabase<DB> (app: App, options: DatabaseOptions): Pro
   const log = (msg: string): void => { app.log.warn(msg) }
   await retry('connecting to PostgreSQL', async () => { await ensureDatabase(options.url) }, { attempts: options.connectAttempts ?? 30, log })
   const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 })
-  pool.on('error', (err) => { app.log.error({ err }, 'idle PostgreSQL connection failed') })
+  pool.on('error', (err) => { app.log.error({ reason: err.message, code: (err as { code?: string }).code }, 'idle PostgreSQL connection failed') })
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) })
   try {
     const applied = await migrateToLatest(db as Kysely<unknown>, options.migrations)

@@ -33,7 +33,8 @@ export async function build (t: Teardown, env: Record<string, string> = {}): Pro
     DEMO_CATALOG: 'true',
     ...env
   })
-  const app = await buildApp(config, { logStream: logs })
+  // TEST_LOGS=1 shows the service's log lines while a test runs
+  const app = await buildApp(config, { logStream: process.env.TEST_LOGS === '1' ? process.stderr : logs })
   t.teardown(() => app.close())
   await app.ready()
   return {
