@@ -7,6 +7,7 @@ import proxy from '@fastify/http-proxy'
 import { createServer, errorBody, HttpError, type App } from '@topup/service-kit'
 import type { GatewayConfig } from './config.js'
 import { ROUTES, SERVICES, type ServiceName } from './routes.js'
+import docs from './docs/plugin.js'
 
 /** How long `/ready` waits for each upstream's own `/ready` (service-kit gives a check 2 s). */
 const READY_PROBE_TIMEOUT_MS = 1500
@@ -206,5 +207,6 @@ export function buildApp (config: GatewayConfig, options: BuildOptions = {}): Ap
     logStream: options.logStream
   })
   app.register(gateway, config)
+  app.register(docs, { upstreams: upstreamsOf(config), refreshMs: config.DOCS_REFRESH_MS, fetchTimeoutMs: Math.min(2000, config.UPSTREAM_TIMEOUT_MS) })
   return app
 }

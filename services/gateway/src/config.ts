@@ -15,7 +15,9 @@ export const GatewayEnv = {
   PAYMENTS_URL: upstreamUrl(3003, 'payments'),
   ANALYTICS_URL: upstreamUrl(3004, 'analytics'),
   /** How long an upstream may take to connect and to send its response headers (and between body chunks). */
-  UPSTREAM_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 1 })
+  UPSTREAM_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 1 }),
+  /** How long the merged API document is kept before the services are asked for theirs again. */
+  DOCS_REFRESH_MS: Type.Integer({ default: 30_000, minimum: 0 })
 }
 
 export type GatewayConfig = ReturnType<typeof loadGatewayConfig>

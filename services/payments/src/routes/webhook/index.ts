@@ -69,6 +69,12 @@ const webhook: FastifyPluginAsyncTypebox<WebhookOptions> = async (app, options) 
       summary: 'Payment result from the payment gateway (signed)',
       description: 'Signed with `X-Topup-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`. A transaction moves only pending → success or pending → failed; the same status again is a 200 that changes nothing, the other terminal status a 409. Unknown transaction → 404 (retry later).',
       security: [{ webhookSignature: [] }],
+      headers: Type.Object({
+        'x-topup-signature': Type.String({
+          description: 't=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>',
+          examples: ['t=1795600000,v1=5f8a0c3e9d4b2a1f6e7d8c9b0a1f2e3d4c5b6a7f8e9d0c1b2a3f4e5d6c7b8a9f']
+        })
+      }),
       body: WebhookBody,
       response: { 200: WebhookResult, ...errorResponses(400, 401, 404, 409) }
     },
@@ -79,12 +85,18 @@ const webhook: FastifyPluginAsyncTypebox<WebhookOptions> = async (app, options) 
         request.log.warn({ reason: check.reason }, 'webhook signature rejected')
         throw new HttpError(401, 'Invalid or missing webhook signature.')
       }
+      if ((request.body as unknown) === MALFORMED) {
+        request.webhookAudit = { signatureValid: true, outcome: 'malformed JSON' }
+        throw new HttpError(400, 'Malformed JSON body.')
+      }
+      // what the audit says if schema validation refuses the body
       request.webhookAudit = { signatureValid: true, outcome: 'invalid body' }
-      if ((request.body as unknown) === MALFORMED) throw new HttpError(400, 'Malformed JSON body.')
     }
   }, async (request) => {
     const { transaction_id: transactionId, status } = request.body
     const audit = { signatureValid: true, transactionId, status }
+    // what the audit says if the settlement itself fails (a 500)
+    request.webhookAudit = { ...audit, outcome: 'settlement failed' }
     const settlement = await app.db.transaction().execute(async (trx) => {
       const result = await settleTransaction(trx, transactionId, status, new Date())
       if (result.kind === 'settled') {
