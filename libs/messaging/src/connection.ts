@@ -100,6 +100,8 @@ export class BrokerConnection {
     const log = this.log
     recovering.on('connect', (model: ChannelModel) => {
       this.model = model
+      // an error on a connection we already gave up (closed, or replaced) must not crash the process
+      model.on('error', (err: Error) => { if (this.model !== model) log.debug({ reason: err.message }, 'error on a stale RabbitMQ connection') })
       log.info({ broker }, 'connected to RabbitMQ')
       for (const wake of this.connectedWaiters) wake()
       // setups registered while this connection was being set up
@@ -207,6 +209,8 @@ export class BrokerConnection {
     const channel = this.confirmChannel
     this.confirmChannel = null
     if (channel !== null) await channel.then(async (c) => { await c.close() }).catch(() => {})
+    // a setup still declaring queues would otherwise race the close (and a later topology delete)
+    await Promise.race([this.setupLock, new Promise((resolve) => setTimeout(resolve, 5000).unref())])
     await this.recovering?.close()
     this.model = null
   }

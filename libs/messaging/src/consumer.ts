@@ -186,7 +186,15 @@ export async function startConsumer<DB extends InboxDatabase, M extends Record<s
     }
   }
 
+  let subscribing: Promise<void> = Promise.resolve()
+
   async function subscribe (model: ChannelModel): Promise<void> {
+    const run = subscribeOn(model)
+    subscribing = run.catch(() => {})
+    await run
+  }
+
+  async function subscribeOn (model: ChannelModel): Promise<void> {
     if (stopped) return
     const channel = await model.createChannel()
     channel.on('error', (err: Error) => { log.warn({ queue, reason: err.message }, 'consumer channel error') })
@@ -229,6 +237,8 @@ export async function startConsumer<DB extends InboxDatabase, M extends Record<s
       if (stopped) return
       stopped = true
       unregister()
+      // a subscription being set up right now finishes (and closes itself) first
+      await subscribing
       const active = current
       if (active !== null) await active.channel.cancel(active.consumerTag).catch(() => {})
       await Promise.allSettled([...inFlight])

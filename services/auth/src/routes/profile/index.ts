@@ -7,13 +7,13 @@ import { getProfileSchema, patchProfileSchema } from './schemas.js'
 const GONE = 'This account no longer exists.'
 
 const profile: FastifyPluginAsyncTypebox = async (app) => {
-  app.get('/api/profile/', { schema: getProfileSchema, preHandler: app.authenticate }, async (request) => {
+  app.get('/api/profile/', { schema: getProfileSchema, onRequest: app.authenticate }, async (request) => {
     const found = await getProfile(app.db, request.user.sub)
     if (found === undefined) throw new HttpError(401, GONE)
     return found
   })
 
-  app.patch('/api/profile/', { schema: patchProfileSchema, preHandler: app.authenticate }, async (request) => {
+  app.patch('/api/profile/', { schema: patchProfileSchema, onRequest: app.authenticate }, async (request) => {
     const changes = request.body
     if (typeof changes.date_of_birth === 'string') {
       const problem = dateOfBirthProblem(changes.date_of_birth)

@@ -17,7 +17,7 @@ const games: FastifyPluginAsyncTypebox = async (app) => {
   }, async () => await listActiveGames(app.db))
 
   app.post('/api/games/', {
-    preHandler: app.requireStaff,
+    onRequest: app.requireStaff,
     schema: {
       tags: ['catalog'],
       summary: 'Create a game (staff)',
@@ -37,7 +37,7 @@ const games: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.patch('/api/games/:id', {
-    preHandler: app.requireStaff,
+    onRequest: app.requireStaff,
     schema: {
       tags: ['catalog'],
       summary: 'Update a game (staff)',

@@ -24,7 +24,7 @@ const OrderPage = Type.Object({
 
 const orders: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/api/orders/', {
-    preHandler: app.authenticate,
+    onRequest: app.authenticate,
     schema: {
       tags: ['orders'],
       summary: 'Orders, newest first (players: their own; staff: all)',
@@ -48,7 +48,7 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/api/orders/:id', {
-    preHandler: app.authenticate,
+    onRequest: app.authenticate,
     schema: {
       tags: ['orders'],
       summary: 'One order (players: their own only)',

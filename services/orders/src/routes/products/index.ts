@@ -40,7 +40,7 @@ const duplicate = () => new HttpError(409, 'This game already has a product with
 
 const products: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/api/products/', {
-    preHandler: app.requireStaff,
+    onRequest: app.requireStaff,
     schema: {
       tags: ['catalog'],
       summary: 'Create a product (staff)',
@@ -61,7 +61,7 @@ const products: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.patch('/api/products/:id', {
-    preHandler: app.requireStaff,
+    onRequest: app.requireStaff,
     schema: {
       tags: ['catalog'],
       summary: 'Update a product (staff)',

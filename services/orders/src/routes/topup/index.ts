@@ -15,7 +15,7 @@ export const CREATED = 'Top-up order created successfully.' as const
 
 const topup: FastifyPluginAsyncTypebox<{ currency: string }> = async (app, options) => {
   app.post('/api/topup/', {
-    preHandler: app.authenticate,
+    onRequest: app.authenticate,
     schema: {
       tags: ['orders'],
       summary: 'Place a top-up order',

@@ -1,0 +1,203 @@
+import { randomUUID } from 'node:crypto'
+import type { LightMyRequestResponse } from 'fastify'
+import { makeEvent, OrderCreated, type OrderCreatedEvent } from '@topup/contracts'
+import { BrokerConnection, deleteTopology, type Logger } from '@topup/messaging'
+import { createTestDatabase, LogCapture, rabbitUrl, startTestTokenIssuer, uniqueName, type Teardown, type TestTokenIssuer } from '@topup/service-kit/testing'
+import { buildApp } from '../src/app.js'
+import { loadPaymentsConfig } from '../src/config.js'
+import type { TransactionRow } from '../src/db/transactions.js'
+import { signPayload } from '../src/signature.js'
+
+export const WEBHOOK_SECRET = 'test-webhook-secret-0123456789abcdef'
+export const PLAYER_ID = '11111111-1111-4111-8111-111111111111'
+
+/** A raw amqplib channel (typed without a direct amqplib dependency). */
+export type Channel = Awaited<ReturnType<BrokerConnection['createChannel']>>
+
+export interface Harness {
+  app: Awaited<ReturnType<typeof buildApp>>
+  issuer: TestTokenIssuer
+  logs: LogCapture
+  prefix: string
+  databaseUrl: string
+  amqpUrl: string
+  /** A channel on the test's own broker connection (not the app's); closed in teardown. */
+  channel: () => Promise<Channel>
+  /** Queues a test declared: deleted in teardown with the prefix's topology. */
+  testQueues: Set<string>
+}
+
+const silent: Logger = { debug () {}, info () {}, warn () {}, error () {} }
+
+/** The log capture, also echoed to stderr with TEST_LOGS=1. */
+class TestLogs extends LogCapture {
+  override _write (chunk: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (process.env.TEST_LOGS === '1') process.stderr.write(chunk)
+    super._write(chunk, encoding, callback)
+  }
+}
+
+/**
+ * Builds the payments app on a throwaway database and broker prefix. Teardown
+ * (last in, first out): the app closes first, then the prefix's exchanges,
+ * the payments queues and any test queue are deleted, then the database.
+ */
+export async function build (t: Teardown, env: Record<string, string> = {}): Promise<Harness> {
+  const databaseUrl = await createTestDatabase(t, 'payments')
+  const issuer = await startTestTokenIssuer(t)
+  const prefix = `${uniqueName('payments')}.`
+  const amqpUrl = await rabbitUrl()
+
+  // the test's own connection: publishes nothing on the app's behalf, cleans up after it
+  const broker = await BrokerConnection.open({ url: amqpUrl, prefix, log: silent, connectionName: 'payments-test' })
+  await broker.waitUntilConnected(10_000)
+  await broker.addSetup(async () => {}) // resolves once the exchanges are declared
+  const channels: Channel[] = []
+  const testQueues = new Set<string>()
+  t.teardown(async () => {
+    const channel = await broker.createChannel()
+    for (const queue of testQueues) await channel.deleteQueue(queue)
+    await deleteTopology(channel, prefix, ['payments'])
+    await channel.close()
+    for (const c of channels) await c.close().catch(() => {})
+    await broker.close()
+  })
+
+  const logs = new TestLogs()
+  const config = loadPaymentsConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'info',
+    DATABASE_URL: databaseUrl,
+    AMQP_URL: amqpUrl,
+    BROKER_PREFIX: prefix,
+    AUTH_URL: issuer.jwksBaseUrl,
+    PAYMENT_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    ...env
+  })
+  const app = await buildApp(config, { logStream: logs })
+  t.teardown(() => app.close())
+  await app.ready()
+  const harness: Harness = {
+    app,
+    issuer,
+    logs,
+    prefix,
+    databaseUrl,
+    amqpUrl,
+    testQueues,
+    async channel () {
+      const channel = await broker.createChannel()
+      channels.push(channel)
+      return channel
+    }
+  }
+  // The consumer declares its queues in the background once connected; a test
+  // that ends before that would delete them under the declaration (the broker
+  // then kills the connection with a 541). Start every test from a settled broker.
+  await waitForConsumer(harness)
+  return harness
+}
+
+/** Polls until `check` holds; fails with `what` after the deadline. */
+export async function waitFor (what: string, check: () => Promise<boolean> | boolean, timeoutMs = 15_000, intervalMs = 25): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    if (await check()) return
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, intervalMs))
+  }
+}
+
+/** Waits until the app's consumer is subscribed (its queue exists and is bound). */
+async function waitForConsumer (harness: Harness): Promise<void> {
+  await waitFor('the payments consumer', () => harness.logs.entries().some((e) => e.msg === 'consuming'))
+}
+
+export function orderCreatedEvent (overrides: Partial<OrderCreatedEvent['data']> = {}): OrderCreatedEvent {
+  return makeEvent(OrderCreated, {
+    order_id: randomUUID(),
+    transaction_id: randomUUID(),
+    user_id: PLAYER_ID,
+    user_email: 'player@example.com',
+    game: { id: 1, code: 'coc123', name: 'clash of clan' },
+    product: { id: 4, name: 'UC Pack 500', in_game_currency: 500 },
+    amount: '699.00',
+    currency: 'INR',
+    status: 'pending',
+    created_at: new Date().toISOString(),
+    ...overrides
+  }, { correlationId: `test-${randomUUID()}` })
+}
+
+/** Publishes raw bytes as an OrderCreated message on the app's own connection. */
+export async function publishOrderCreated (harness: Harness, content: Buffer | OrderCreatedEvent, messageId: string = randomUUID()): Promise<void> {
+  const isEvent = !Buffer.isBuffer(content)
+  await harness.app.messaging.connection.publish(OrderCreated.routingKey, isEvent ? Buffer.from(JSON.stringify(content)) : content, {
+    messageId: isEvent ? content.id : messageId,
+    type: OrderCreated.type,
+    correlationId: isEvent ? content.correlation_id : 'test-poison'
+  })
+}
+
+/** A pending transaction inserted straight into the database. */
+export async function insertPending (harness: Harness, overrides: Partial<TransactionRow> = {}): Promise<TransactionRow> {
+  const now = new Date()
+  return await harness.app.db.insertInto('transactions').values({
+    transaction_id: randomUUID(),
+    order_id: randomUUID(),
+    user_id: PLAYER_ID,
+    amount: '699.00',
+    currency: 'INR',
+    status: 'pending',
+    provider: 'sandbox',
+    created_at: now,
+    updated_at: now,
+    ...overrides
+  }).returningAll().executeTakeFirstOrThrow()
+}
+
+export interface WebhookCall {
+  /** Sign with this secret (default: the app's). */
+  secret?: string
+  /** Signature timestamp in unix seconds (default: now). */
+  timestamp?: number
+  /** The signature header as is (overrides signing); null: none at all. */
+  signature?: string | null
+  /** Sign these bytes instead of the ones sent. */
+  signedBody?: string
+  headers?: Record<string, string>
+}
+
+/** Sends a webhook call with the exact bytes given (an object is JSON-encoded), signed unless told otherwise. */
+export async function callWebhook (harness: Harness, body: string | object, call: WebhookCall = {}): Promise<LightMyRequestResponse> {
+  const raw = typeof body === 'string' ? body : JSON.stringify(body)
+  const signature = call.signature === undefined
+    ? signPayload(call.secret ?? WEBHOOK_SECRET, call.signedBody ?? raw, call.timestamp ?? Math.floor(Date.now() / 1000))
+    : call.signature
+  return await harness.app.inject({
+    method: 'POST',
+    url: '/api/payment/webhook/',
+    headers: { 'content-type': 'application/json', ...(signature === null ? {} : { 'x-topup-signature': signature }), ...call.headers },
+    payload: raw
+  })
+}
+
+export async function findTransaction (harness: Harness, transactionId: string): Promise<TransactionRow | undefined> {
+  return await harness.app.db.selectFrom('transactions').selectAll().where('transaction_id', '=', transactionId).executeTakeFirst()
+}
+
+export interface PaymentStatusChangedRow {
+  event_id: string
+  routing_key: string
+  correlation_id: string
+  payload: { id: string, type: string, version: number, correlation_id: string, data: Record<string, unknown> }
+}
+
+export async function outboxEvents (harness: Harness): Promise<PaymentStatusChangedRow[]> {
+  const rows = await harness.app.db.selectFrom('outbox').select(['event_id', 'type', 'routing_key', 'correlation_id', 'payload']).orderBy('id').execute()
+  return rows.map((row) => ({ ...row, payload: row.payload as PaymentStatusChangedRow['payload'] }))
+}
+
+export async function webhookCalls (harness: Harness) {
+  return await harness.app.db.selectFrom('webhook_calls').selectAll().orderBy('id').execute()
+}
