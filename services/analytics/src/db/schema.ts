@@ -1,0 +1,61 @@
+import type { ColumnType, Generated } from 'kysely'
+import type { InboxDatabase } from '@topup/messaging'
+
+export type OrderStatus = 'pending' | 'success' | 'failed'
+
+/**
+ * One row per order, denormalized from OrderCreated and PaymentStatusChanged.
+ * Whichever event comes first creates the row: a payment result that beats its
+ * OrderCreated leaves a *partial* row (created_at and the order's data null,
+ * status set); the row is *complete* once created_at is set.
+ */
+export interface OrderFactsTable {
+  order_id: string
+  transaction_id: string
+  user_id: string | null
+  user_email: string | null
+  game_id: number | null
+  game_code: string | null
+  game_name: string | null
+  product_id: number | null
+  product_name: string | null
+  /** numeric(12,2), read as a decimal string */
+  amount: string | null
+  currency: string | null
+  status: OrderStatus
+  created_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  settled_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  updated_at: Generated<ColumnType<Date, Date | string | undefined, Date | string>>
+}
+
+/** Per UTC day (of the order's created_at), game and product. */
+export interface DailyGameProductStatsTable {
+  day: ColumnType<string, string, string>
+  game_id: number
+  product_id: number
+  game_name: string
+  product_name: string
+  /** created_at of the order the names were taken from: the newest order's names win, whatever the delivery order. */
+  names_as_of: ColumnType<Date, Date | string, Date | string>
+  orders: number
+  success_orders: number
+  failed_orders: number
+  /** numeric(18,2): sum of the successful orders' amounts */
+  revenue: string
+}
+
+/** Per UTC day and user: orders placed (any status). */
+export interface DailyUserStatsTable {
+  day: ColumnType<string, string, string>
+  user_id: string
+  user_email: string
+  email_as_of: ColumnType<Date, Date | string, Date | string>
+  orders: number
+}
+
+/** The analytics database: the read model and the inbox it consumes into. */
+export interface Database extends InboxDatabase {
+  order_facts: OrderFactsTable
+  daily_game_product_stats: DailyGameProductStatsTable
+  daily_user_stats: DailyUserStatsTable
+}

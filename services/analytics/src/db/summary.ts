@@ -1,0 +1,140 @@
+import { sql, type Kysely } from 'kysely'
+import { monthsOf, type DateRange } from '../dates.js'
+import type { Database } from './schema.js'
+
+export interface Summary {
+  start_date: string
+  end_date: string
+  currency: string
+  totals: {
+    revenue: string
+    orders: number
+    successful_orders: number
+    failed_orders: number
+    pending_orders: number
+    /** successful / all orders of the range, in percent with two places; null without orders */
+    success_rate: string | null
+  }
+  daily_revenue: Array<{ date: string, revenue: string, orders: number, successful_orders: number }>
+  revenue_by_game: Array<{ game_id: number, game_name: string, revenue: string, orders: number, successful_orders: number }>
+  top_products: Array<{ product_id: number, product_name: string, game_name: string, successful_orders: number, revenue: string }>
+  top_users: Array<{ user_id: string, user_email: string, orders: number }>
+  failed_payments: {
+    /** the current UTC calendar month, whatever the range */
+    this_month: { month: string, count: number }
+    /** every month the range touches (only the range's days counted), zeros included */
+    by_month: Array<{ month: string, count: number }>
+  }
+}
+
+export const TOP_N = 5
+
+/**
+ * Every figure of the dashboard, read from the per-day aggregates only (their
+ * size grows with days × catalog and days × active users, never with orders),
+ * in one REPEATABLE READ snapshot so the figures agree with each other.
+ */
+export async function readSummary (db: Kysely<Database>, range: DateRange, options: { today: string, currency: string }): Promise<Summary> {
+  const { start, end } = range
+  const monthStart = `${options.today.slice(0, 7)}-01`
+  return await db.transaction().setIsolationLevel('repeatable read').execute(async (trx) => {
+    const daily = await sql<{ date: string, revenue: string, orders: number, successful_orders: number }>`
+      SELECT to_char(d.day, 'YYYY-MM-DD') AS date,
+             coalesce(sum(s.revenue), 0)::numeric(18,2)::text AS revenue,
+             coalesce(sum(s.orders), 0)::int AS orders,
+             coalesce(sum(s.success_orders), 0)::int AS successful_orders
+        FROM generate_series(${start}::date, ${end}::date, interval '1 day') AS d(day)
+        LEFT JOIN daily_game_product_stats s ON s.day = d.day::date
+       GROUP BY d.day
+       ORDER BY d.day`.execute(trx)
+
+    const totals = await sql<{ revenue: string, orders: number, successful: number, failed: number }>`
+      SELECT coalesce(sum(revenue), 0)::numeric(18,2)::text AS revenue,
+             coalesce(sum(orders), 0)::int AS orders,
+             coalesce(sum(success_orders), 0)::int AS successful,
+             coalesce(sum(failed_orders), 0)::int AS failed
+        FROM daily_game_product_stats
+       WHERE day BETWEEN ${start}::date AND ${end}::date`.execute(trx)
+
+    // names: those of the newest order in the range (then the greatest), as the aggregates keep them
+    const games = await sql<Summary['revenue_by_game'][number]>`
+      SELECT * FROM (
+        SELECT game_id,
+               (array_agg(game_name ORDER BY names_as_of DESC, game_name DESC, product_name DESC))[1] AS game_name,
+               sum(revenue) AS revenue_sort,
+               sum(revenue)::numeric(18,2)::text AS revenue,
+               sum(orders)::int AS orders,
+               sum(success_orders)::int AS successful_orders
+          FROM daily_game_product_stats
+         WHERE day BETWEEN ${start}::date AND ${end}::date
+         GROUP BY game_id) g
+       ORDER BY g.revenue_sort DESC, g.game_name COLLATE "C", g.game_id`.execute(trx)
+
+    const products = await sql<Summary['top_products'][number]>`
+      SELECT product_id, product_name, game_name, successful_orders, revenue FROM (
+        SELECT product_id,
+               (array_agg(product_name ORDER BY names_as_of DESC, game_name DESC, product_name DESC))[1] AS product_name,
+               (array_agg(game_name ORDER BY names_as_of DESC, game_name DESC, product_name DESC))[1] AS game_name,
+               sum(success_orders)::int AS successful_orders,
+               sum(revenue)::numeric(18,2)::text AS revenue
+          FROM daily_game_product_stats
+         WHERE day BETWEEN ${start}::date AND ${end}::date
+         GROUP BY product_id
+        HAVING sum(success_orders) > 0) p
+       ORDER BY p.successful_orders DESC, p.product_name COLLATE "C", p.product_id
+       LIMIT ${TOP_N}`.execute(trx)
+
+    const users = await sql<Summary['top_users'][number]>`
+      SELECT * FROM (
+        SELECT user_id::text AS user_id,
+               (array_agg(user_email ORDER BY email_as_of DESC, user_email DESC))[1] AS user_email,
+               sum(orders)::int AS orders
+          FROM daily_user_stats
+         WHERE day BETWEEN ${start}::date AND ${end}::date
+         GROUP BY user_id) u
+       ORDER BY u.orders DESC, u.user_email COLLATE "C", u.user_id
+       LIMIT ${TOP_N}`.execute(trx)
+
+    const failedByMonth = await sql<{ month: string, count: number }>`
+      SELECT to_char(day, 'YYYY-MM') AS month, sum(failed_orders)::int AS count
+        FROM daily_game_product_stats
+       WHERE day BETWEEN ${start}::date AND ${end}::date AND failed_orders > 0
+       GROUP BY 1`.execute(trx)
+
+    const failedThisMonth = await sql<{ count: number }>`
+      SELECT coalesce(sum(failed_orders), 0)::int AS count
+        FROM daily_game_product_stats
+       WHERE day >= ${monthStart}::date AND day < (${monthStart}::date + interval '1 month')`.execute(trx)
+
+    const total = totals.rows[0] ?? { revenue: '0.00', orders: 0, successful: 0, failed: 0 }
+    const counted = new Map(failedByMonth.rows.map((r) => [r.month, r.count]))
+    return {
+      start_date: start,
+      end_date: end,
+      currency: options.currency,
+      totals: {
+        revenue: total.revenue,
+        orders: total.orders,
+        successful_orders: total.successful,
+        failed_orders: total.failed,
+        pending_orders: total.orders - total.successful - total.failed,
+        success_rate: percent(total.successful, total.orders)
+      },
+      daily_revenue: daily.rows,
+      revenue_by_game: games.rows.map(({ game_id: gameId, game_name: gameName, revenue, orders, successful_orders: successful }) => ({ game_id: gameId, game_name: gameName, revenue, orders, successful_orders: successful })),
+      top_products: products.rows,
+      top_users: users.rows,
+      failed_payments: {
+        this_month: { month: options.today.slice(0, 7), count: failedThisMonth.rows[0]?.count ?? 0 },
+        by_month: monthsOf(range).map((month) => ({ month, count: counted.get(month) ?? 0 }))
+      }
+    }
+  })
+}
+
+/** part / whole in percent, two places, rounded half up, computed on integers (no float drift). */
+export function percent (part: number, whole: number): string | null {
+  if (whole === 0) return null
+  const hundredths = (BigInt(part) * 20000n + BigInt(whole)) / (2n * BigInt(whole))
+  return `${hundredths / 100n}.${String(hundredths % 100n).padStart(2, '0')}`
+}

@@ -1,0 +1,88 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import fp from 'fastify-plugin'
+import { Type } from 'typebox'
+import pg from 'pg'
+import { errorResponses, HttpError } from '@topup/service-kit'
+import { parseRange } from '../../dates.js'
+import { EXPORT_COLUMNS, streamExport, type ExportKind } from '../../db/export.js'
+import { RangeQuery } from '../schemas.js'
+
+export interface ExportOptions {
+  databaseUrl: string
+  /** Exports streaming at once (connections of the export pool). */
+  concurrency: number
+  batchRows: number
+}
+
+export interface ExportStats {
+  /** Exports streaming right now. */
+  streaming: number
+  pool: { total: number, idle: number, waiting: number }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    exportStats: () => ExportStats
+  }
+}
+
+const EXPORTS: Record<ExportKind, { path: string, filename: string, summary: string }> = {
+  orders: { path: '/api/export/orders/', filename: 'all_orders.csv', summary: 'Every order as CSV, streamed' },
+  failures: { path: '/api/export/failures/', filename: 'failed_payments.csv', summary: 'Orders whose payment failed, as CSV, streamed' }
+}
+
+/**
+ * The CSV exports. They hold a database connection for as long as the client
+ * downloads, so they use a pool of their own: a slow download never takes a
+ * connection from the event consumer or the summary.
+ */
+const exportsPlugin: FastifyPluginAsyncTypebox<ExportOptions> = async (app, options) => {
+  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.concurrency, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 })
+  pool.on('error', (err) => { app.log.error({ reason: err.message }, 'idle export connection failed') })
+  let streaming = 0
+  app.decorate('exportStats', () => ({ streaming, pool: { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount } }))
+  app.addHook('onClose', async () => { await pool.end() })
+
+  for (const [kind, spec] of Object.entries(EXPORTS) as Array<[ExportKind, typeof EXPORTS[ExportKind]]>) {
+    app.get(spec.path, {
+      onRequest: app.requireStaff,
+      schema: {
+        tags: ['analytics'],
+        summary: spec.summary,
+        description: `CSV (RFC 4180, every cell quoted, CRLF) with the header \`${EXPORT_COLUMNS.join(',')}\`, one row per order, oldest first, ` +
+          'streamed from a database cursor. Cells starting with = + - @, a tab or a CR are prefixed with \' (no spreadsheet formulas). ' +
+          'Without dates: every order.',
+        security: [{ bearerAuth: [] }],
+        querystring: RangeQuery('Optional: no date means no bound.'),
+        produces: ['text/csv'],
+        response: {
+          200: {
+            description: `\`${spec.filename}\` as an attachment`,
+            content: { 'text/csv': { schema: Type.String() } }
+          },
+          ...errorResponses(400, 401, 403, 503)
+        }
+      }
+    }, async (request, reply) => {
+      const range = parseRange(request.query, null)
+      let client: pg.PoolClient
+      try {
+        client = await pool.connect()
+      } catch (err) {
+        request.log.warn({ reason: (err as Error).message }, 'no export connection available')
+        throw new HttpError(503, 'Too many exports are running; retry in a moment.')
+      }
+      streaming++
+      const csv = streamExport(client, kind, range, { batchRows: options.batchRows, onDone: () => { streaming-- } })
+      return reply
+        .header('content-type', 'text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="${spec.filename}"`)
+        .header('cache-control', 'no-store')
+        // the schema documents the body as a CSV string; fastify streams it
+        .send(csv as unknown as string)
+    })
+  }
+}
+
+// not encapsulated: app.exportStats is visible to the server's metrics and the tests
+export default fp(exportsPlugin, { name: 'exports', dependencies: ['tokens'] })

@@ -1,0 +1,138 @@
+import { randomUUID } from 'node:crypto'
+import amqplib from 'amqplib'
+import type { Transaction } from 'kysely'
+import { createTestDatabase, LogCapture, rabbitUrl, startTestTokenIssuer, uniqueName, type Teardown, type TestTokenIssuer } from '@topup/service-kit/testing'
+import { makeEvent, OrderCreated, PaymentStatusChanged, validateEvent, type OrderCreatedEvent, type PaymentStatusChangedEvent } from '@topup/contracts'
+import { deleteTopology, type InboxDatabase } from '@topup/messaging'
+import { buildApp } from '../src/app.js'
+import { loadAnalyticsConfig } from '../src/config.js'
+import type { Database } from '../src/db/schema.js'
+import { subscriptions } from '../src/handlers/index.js'
+
+export interface Harness {
+  app: Awaited<ReturnType<typeof buildApp>>
+  issuer: TestTokenIssuer
+  logs: LogCapture
+  prefix: string
+  databaseUrl: string
+  amqpUrl: string
+  player: (sub?: string) => { authorization: string }
+  staff: () => { authorization: string }
+  /** Applies an event as the consumer does (inbox + handler in one transaction): true if applied, false if a duplicate. */
+  deliver: (event: AnyEvent) => Promise<boolean>
+}
+
+export type AnyEvent = OrderCreatedEvent | PaymentStatusChangedEvent
+
+export const PLAYER_ID = '11111111-1111-4111-8111-111111111111'
+export const STAFF_ID = '33333333-3333-4333-8333-333333333333'
+
+/** Builds the analytics app on a throwaway database and broker prefix; closed (and its queues deleted) after the test. */
+export async function build (t: Teardown, options: { env?: Record<string, string>, now?: () => Date, extend?: (app: Harness['app'], issuer: TestTokenIssuer) => void } = {}): Promise<Harness> {
+  const databaseUrl = await createTestDatabase(t, 'analytics')
+  const issuer = await startTestTokenIssuer(t)
+  const prefix = `${uniqueName('analytics')}.`
+  const amqpUrl = await rabbitUrl()
+  const logs = new LogCapture()
+  const config = loadAnalyticsConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'info',
+    DATABASE_URL: databaseUrl,
+    AMQP_URL: amqpUrl,
+    BROKER_PREFIX: prefix,
+    AUTH_URL: issuer.jwksBaseUrl,
+    ...options.env
+  })
+  // TEST_LOGS=1 shows the service's log lines while a test runs
+  const app = await buildApp(config, { logStream: process.env.TEST_LOGS === '1' ? process.stderr : logs, ...(options.now === undefined ? {} : { now: options.now }) })
+  t.teardown(async () => {
+    await app.close()
+    const admin = await amqplib.connect(amqpUrl)
+    const channel = await admin.createChannel()
+    await deleteTopology(channel, prefix, ['analytics'])
+    await admin.close()
+  })
+  options.extend?.(app, issuer)
+  await app.ready()
+  return {
+    app,
+    issuer,
+    logs,
+    prefix,
+    databaseUrl,
+    amqpUrl,
+    player: (sub = PLAYER_ID) => ({ authorization: `Bearer ${issuer.token({ sub, email: 'player@players.test' })}` }),
+    staff: () => ({ authorization: `Bearer ${issuer.token({ sub: STAFF_ID, staff: true, email: 'staff@topup.test' })}` }),
+    deliver: async (event) => await deliver(app.db, event)
+  }
+}
+
+/** The consumer's inbox logic without the broker: validate, record the id, apply, in one transaction. */
+export async function deliver (db: Harness['app']['db'], event: AnyEvent): Promise<boolean> {
+  const routingKey = event.type === 'OrderCreated' ? OrderCreated.routingKey : PaymentStatusChanged.routingKey
+  const handler = subscriptions[routingKey]
+  const checked = validateEvent(handler.contract, JSON.parse(JSON.stringify(event)))
+  if (!checked.ok) throw new Error(`invalid test event: ${JSON.stringify(checked.problems)}`)
+  return await db.transaction().execute(async (trx) => {
+    const inserted = await (trx as unknown as Transaction<InboxDatabase>).insertInto('inbox')
+      .values({ event_id: event.id, type: event.type, routing_key: routingKey })
+      .onConflict((oc) => oc.column('event_id').doNothing())
+      .returning('event_id')
+      .executeTakeFirst()
+    if (inserted === undefined) return false
+    await handler.handle(trx as Transaction<Database>, checked.event as never)
+    return true
+  })
+}
+
+export interface OrderSpec {
+  order_id?: string
+  transaction_id?: string
+  user_id?: string
+  user_email?: string
+  game?: { id: number, code: string, name: string }
+  product?: { id: number, name: string, in_game_currency?: number }
+  amount?: string
+  created_at: string
+}
+
+export const GAME = { id: 1, code: 'coc123', name: 'clash of clan' }
+export const PRODUCT = { id: 4, name: 'UC Pack 500', in_game_currency: 500 }
+
+export function orderCreated (spec: OrderSpec): OrderCreatedEvent {
+  const product = spec.product ?? PRODUCT
+  return makeEvent(OrderCreated, {
+    order_id: spec.order_id ?? randomUUID(),
+    transaction_id: spec.transaction_id ?? randomUUID(),
+    user_id: spec.user_id ?? PLAYER_ID,
+    user_email: spec.user_email ?? 'player@players.test',
+    game: spec.game ?? GAME,
+    product: { id: product.id, name: product.name, in_game_currency: product.in_game_currency ?? 100 },
+    amount: spec.amount ?? '699.00',
+    currency: 'INR',
+    status: 'pending',
+    created_at: spec.created_at
+  }, { correlationId: `test-${randomUUID()}`, occurredAt: spec.created_at })
+}
+
+export function paymentChanged (order: OrderCreatedEvent, status: 'success' | 'failed', changedAt?: string): PaymentStatusChangedEvent {
+  return makeEvent(PaymentStatusChanged, {
+    transaction_id: order.data.transaction_id,
+    order_id: order.data.order_id,
+    status,
+    previous_status: 'pending',
+    amount: order.data.amount,
+    currency: order.data.currency,
+    provider: 'sandbox',
+    changed_at: changedAt ?? order.data.created_at
+  }, { correlationId: order.correlation_id })
+}
+
+export async function waitFor (what: string, check: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    if (await check()) return
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
