@@ -9,6 +9,15 @@ import health from './health.js'
 import docs, { type DocsOptions } from './docs.js'
 import { loggerOptions } from './logger.js'
 
+export interface RouteEntry { method: string, url: string, hidden: boolean }
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route this service registered (tests compare it with the API documents). */
+    routeTable: RouteEntry[]
+  }
+}
+
 export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>
 
 export interface ServerOptions {
@@ -49,6 +58,12 @@ export function createServer (options: ServerOptions): App {
     forceCloseConnections: 'idle'
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  const routeTable: RouteEntry[] = []
+  app.decorate('routeTable', routeTable)
+  app.addHook('onRoute', (route) => {
+    const hidden = (route.schema as { hide?: boolean } | undefined)?.hide === true
+    for (const method of [route.method].flat()) routeTable.push({ method, url: route.url, hidden })
+  })
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })

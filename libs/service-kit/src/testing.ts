@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto'
 import { Writable } from 'node:stream'
 import pg from 'pg'
+import type { Browser } from 'playwright-core'
 
 export interface Teardown { teardown: (fn: () => unknown) => void }
 
@@ -153,4 +154,19 @@ export async function startTestTokenIssuer (t: Teardown, options: { issuer?: str
     },
     close
   }
+}
+
+/** Debian's Chromium, never a browser a tool downloads (CHROMIUM_PATH overrides). */
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+
+/** Flags for a headless Chromium on a machine with no network but loopback. */
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage']
+
+/** A headless Chromium (playwright-core), closed after the test. */
+export async function launchBrowser (t: Teardown): Promise<Browser> {
+  const { chromium } = await import('playwright-core')
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true })
+  t.teardown(async () => { await browser.close() })
+  return browser
 }

@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import type { FastifyInstance } from 'fastify'
 import type {} from '@fastify/swagger'
@@ -15,7 +15,13 @@ export interface DocsOptions {
 }
 
 const require = createRequire(import.meta.url)
-const REDOC_BUNDLE = require.resolve('redoc/bundles/redoc.standalone.js')
+/**
+ * ReDoc's bundle, read once. Its side menu shows a logo from cdn.redoc.ly; the
+ * pages must work offline and load nothing from another host, so that one URL
+ * is pointed at an inline (empty) image.
+ */
+const REDOC_BUNDLE = readFileSync(require.resolve('redoc/bundles/redoc.standalone.js'), 'utf8')
+  .replaceAll('https://cdn.redoc.ly/redoc/logo-mini.svg', 'data:image/svg+xml,%3Csvg xmlns=%22http://www.w3.org/2000/svg%22/%3E')
 
 const REDOC_PAGE = `<!doctype html>
 <html lang="en">
@@ -23,6 +29,7 @@ const REDOC_PAGE = `<!doctype html>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>Top-up platform API — reference</title>
+  <link rel="icon" href="data:,">
   <style>body { margin: 0; padding: 0; }</style>
 </head>
 <body>
@@ -89,6 +96,6 @@ export default async function docs (app: FastifyInstance, options: DocsOptions):
     return await reply.type('text/html; charset=utf-8').send(REDOC_PAGE)
   })
   app.get('/api/redoc/redoc.standalone.js', { schema: { hide: true } }, async (_request, reply) => {
-    return await reply.type('application/javascript; charset=utf-8').header('cache-control', 'public, max-age=3600').send(createReadStream(REDOC_BUNDLE))
+    return await reply.type('application/javascript; charset=utf-8').header('cache-control', 'public, max-age=3600').send(REDOC_BUNDLE)
   })
 }
