@@ -26,8 +26,11 @@ import { buildApp as buildPayments } from '../../services/payments/dist/src/app.
 import { loadPaymentsConfig } from '../../services/payments/dist/src/config.js'
 import type { Database as PaymentsDatabase } from '../../services/payments/dist/src/db/schema.js'
 import { signPayload } from '../../services/payments/dist/src/signature.js'
+import { buildApp as buildAnalytics } from '../../services/analytics/dist/src/app.js'
+import { loadAnalyticsConfig } from '../../services/analytics/dist/src/config.js'
+import type { Database as AnalyticsDatabase } from '../../services/analytics/dist/src/db/schema.js'
 
-export type { OrdersDatabase, PaymentsDatabase }
+export type { AnalyticsDatabase, OrdersDatabase, PaymentsDatabase }
 
 export interface Teardown { teardown: (fn: () => unknown) => void }
 
@@ -39,7 +42,9 @@ export interface SystemOptions {
   /** Instances of a service on the same database and queue (default 1 each). */
   instances?: { orders?: number, payments?: number }
   /** Extra environment per service (LOG_LEVEL: 'trace', ...). */
-  env?: { auth?: Env, orders?: Env, payments?: Env, gateway?: Env, all?: Env }
+  env?: { auth?: Env, orders?: Env, payments?: Env, analytics?: Env, gateway?: Env, all?: Env }
+  /** Run the analytics service too (default true). */
+  analytics?: boolean
   /** How long to wait for the consumers to be subscribed. Default 20 s. */
   startTimeoutMs?: number
 }
@@ -80,6 +85,8 @@ export interface System {
   auth: Instance
   orders: Array<Instance<OrdersDatabase>>
   payments: Array<Instance<PaymentsDatabase>>
+  /** null when started with `analytics: false`. */
+  analytics: Instance<AnalyticsDatabase> | null
   gateway: { app: App, url: string, logs: LogCapture }
   /** The test's own broker connection (same prefix): publish, inspect queues. */
   broker: BrokerConnection
@@ -188,17 +195,19 @@ export async function startSystem (t: Teardown, options: SystemOptions = {}): Pr
   cleanups.broker.push(async () => {
     const channel = await broker.createChannel()
     try {
-      await deleteTopology(channel, prefix, ['orders', 'payments'])
+      await deleteTopology(channel, prefix, ['orders', 'payments', 'analytics'])
     } finally {
       await channel.close().catch(() => {})
       await broker.close()
     }
   })
 
-  const [authDb, ordersDb, paymentsDb] = await Promise.all([
+  const withAnalytics = options.analytics ?? true
+  const [authDb, ordersDb, paymentsDb, analyticsDb] = await Promise.all([
     createTestDatabase(databaseTeardown, 'sys_auth'),
     createTestDatabase(databaseTeardown, 'sys_orders'),
-    createTestDatabase(databaseTeardown, 'sys_payments')
+    createTestDatabase(databaseTeardown, 'sys_payments'),
+    withAnalytics ? createTestDatabase(databaseTeardown, 'sys_analytics') : Promise.resolve('')
   ])
 
   async function listen (app: App): Promise<string> {
@@ -243,13 +252,28 @@ export async function startSystem (t: Teardown, options: SystemOptions = {}): Pr
     payments.push({ app, db: dbOf<PaymentsDatabase>(app), url, logs })
   }
 
+  let analytics: Instance<AnalyticsDatabase> | null = null
+  if (withAnalytics) {
+    const logs = new LogCapture()
+    const app = await buildAnalytics(loadAnalyticsConfig({
+      ...common,
+      DATABASE_URL: analyticsDb,
+      AMQP_URL: amqpUrl,
+      BROKER_PREFIX: prefix,
+      AUTH_URL: authUrl,
+      ...env.analytics
+    }), { logStream: logs })
+    const analyticsUrl = await listen(app)
+    analytics = { app, db: dbOf<AnalyticsDatabase>(app), url: analyticsUrl, logs }
+  }
+
   const gatewayLogs = new LogCapture()
   const gatewayApp = buildGateway(loadGatewayConfig({
     ...common,
     AUTH_URL: authUrl,
     ORDERS_URL: orders[0]?.url ?? '',
     PAYMENTS_URL: payments[0]?.url ?? '',
-    ANALYTICS_URL: await closedUrl(),
+    ANALYTICS_URL: analytics?.url ?? await closedUrl(),
     ...env.gateway
   }), { logStream: gatewayLogs })
   cleanups.gateway.push(async () => { await gatewayApp.close() })
@@ -259,7 +283,7 @@ export async function startSystem (t: Teardown, options: SystemOptions = {}): Pr
   // An event published before its consumer's queue exists goes to the
   // unroutable queue, not to the consumer: wait for every consumer.
   const startTimeoutMs = options.startTimeoutMs ?? 20_000
-  for (const [service, count] of [['orders', ordersCount], ['payments', paymentsCount]] as const) {
+  for (const [service, count] of [['orders', ordersCount], ['payments', paymentsCount], ['analytics', withAnalytics ? 1 : 0]] as const) {
     const { queue } = serviceQueueNames(prefix, service)
     await waitFor(async () => (await consumerCount(broker, queue)) >= count, { timeoutMs: startTimeoutMs, intervalMs: 50, what: `${count} consumer(s) on ${queue}` })
   }
@@ -289,9 +313,10 @@ export async function startSystem (t: Teardown, options: SystemOptions = {}): Pr
     auth,
     orders,
     payments,
+    analytics,
     gateway: { app: gatewayApp, url, logs: gatewayLogs },
     broker,
-    allLogs: () => [auth, ...orders, ...payments, { logs: gatewayLogs }].map((i) => i.logs.text).join('\n'),
+    allLogs: () => [auth, ...orders, ...payments, ...(analytics === null ? [] : [analytics]), { logs: gatewayLogs }].map((i) => i.logs.text).join('\n'),
     http,
     async register (username) {
       const password = `Tr0ub4dor&3-${randomBytes(6).toString('hex')}`
