@@ -1,15 +1,17 @@
 import net from 'node:net'
-import { randomUUID } from 'node:crypto'
 import amqplib from 'amqplib'
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely'
 import pg from 'pg'
 import { pino } from 'pino'
 import { createTestDatabase, LogCapture, rabbitUrl, uniqueName } from '@topup/service-kit/testing'
-import { makeEvent, OrderCreated, type OrderCreatedEvent } from '@topup/contracts'
+import { OrderCreated, type OrderCreatedEvent } from '@topup/contracts'
 import {
   BrokerConnection, createInboxTable, createOutboxTable, deleteTopology, enqueueEvent,
   type InboxTable, type Logger, type OutboxTable
 } from '../src/index.js'
+export { waitFor } from '@topup/service-kit/testing'
+import { sampleOrderCreated as orderEvent } from '@topup/contracts/testing'
+export { orderEvent }
 
 export interface EffectsTable { event_id: string, order_id: string }
 export interface TestDatabase { outbox: OutboxTable, inbox: InboxTable, effects: EffectsTable }
@@ -142,21 +144,6 @@ export async function setupEnv (t: Tap): Promise<TestEnv> {
   }
 }
 
-export function orderEvent (overrides: Partial<OrderCreatedEvent['data']> = {}): OrderCreatedEvent {
-  return makeEvent(OrderCreated, {
-    order_id: randomUUID(),
-    transaction_id: randomUUID(),
-    user_id: randomUUID(),
-    user_email: 'player@example.com',
-    game: { id: 1, code: 'coc123', name: 'clash of clan' },
-    product: { id: 4, name: 'UC Pack 500', in_game_currency: 500 },
-    amount: '699.00',
-    currency: 'INR',
-    status: 'pending',
-    created_at: new Date().toISOString(),
-    ...overrides
-  }, { correlationId: `test-${randomUUID()}` })
-}
 
 /** Enqueues `count` events, each in its own committed transaction. */
 export async function enqueueOrders (db: Kysely<TestDatabase>, count: number): Promise<OrderCreatedEvent[]> {
@@ -184,14 +171,6 @@ export async function unsentCount (db: Kysely<TestDatabase>): Promise<number> {
   return Number(row.n)
 }
 
-export async function waitFor (what: string, check: () => Promise<boolean> | boolean, timeoutMs = 20_000, intervalMs = 50): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    if (await check()) return
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, intervalMs))
-  }
-}
 
 export const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 

@@ -1,5 +1,6 @@
 import { Kysely, Migrator, PostgresDialect, sql, type Migration } from 'kysely'
 import pg from 'pg'
+import fp from 'fastify-plugin'
 import type { App } from './server.js'
 
 export type Migrations = Record<string, Migration>
@@ -90,4 +91,15 @@ export async function openDatabase<DB> (app: App, options: DatabaseOptions): Pro
   app.addReadinessCheck('database', async () => { await sql`SELECT 1`.execute(db) })
   app.addHook('onClose', async () => { await db.destroy() })
   return db
+}
+
+/**
+ * The `db` plugin of a service: its own database, opened with its migrations
+ * and decorated as `app.db`. The service declares the decorator's type
+ * (`declare module 'fastify' { interface FastifyInstance { db: Kysely<Database> } }`).
+ */
+export function databasePlugin<DB> (migrations: Migrations) {
+  return fp(async function db (app: App, options: { url: string }) {
+    app.decorate('db', await openDatabase<DB>(app, { url: options.url, migrations }))
+  }, { name: 'db', dependencies: ['health'] })
 }

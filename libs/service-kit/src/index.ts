@@ -3,6 +3,6 @@ export { createServer, startServer, type App, type RouteEntry, type ServerOption
 export { default as errorHandling, errorBody, HttpError, type ErrorBody } from './errors.js'
 export { default as health, type ReadinessCheck } from './health.js'
 export { default as tokens, type AccessTokenClaims, type TokenOptions, ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_TTL } from './auth.js'
-export { openDatabase, ensureDatabase, migrateToLatest, retry, redactUrl, databaseName, type Migrations, type DatabaseOptions } from './db.js'
+export { databasePlugin, openDatabase, ensureDatabase, migrateToLatest, retry, redactUrl, databaseName, type Migrations, type DatabaseOptions } from './db.js'
 export { loggerOptions, redactedPaths } from './logger.js'
 export { ErrorResponse, ValidationErrorResponse, errorResponses } from './schemas.js'

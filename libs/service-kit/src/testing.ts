@@ -170,3 +170,13 @@ export async function launchBrowser (t: Teardown): Promise<Browser> {
   t.teardown(async () => { await browser.close() })
   return browser
 }
+
+/** Polls `check` until it holds; fails naming `what` after the deadline (no fixed sleeps in tests). */
+export async function waitFor (what: string, check: () => Promise<boolean> | boolean, timeoutMs = 15_000, intervalMs = 25): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    if (await check()) return
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, intervalMs))
+  }
+}

@@ -5,14 +5,13 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { CHROMIUM_PATH, launchBrowser } from '@topup/service-kit/testing'
 import { loadDashboardAssets, serviceRoot } from '../src/routes/dashboard/index.js'
 import { build, orderCreated, paymentChanged, STAFF_ID, PLAYER_ID, type Harness } from './helper.js'
 
 const NOW = new Date('2026-03-15T09:30:00.000Z')
 const ARTIFACTS = join(serviceRoot(), '..', '..', 'test-artifacts')
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 
 t.test('the service refuses to start without its built CSS, and says how to build it', async (t) => {
   const root = mkdtempSync(join(tmpdir(), 'analytics-'))
@@ -95,12 +94,11 @@ t.test('in a real browser: staff sign in, see the figures, filter, download; a p
   const base = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`
   const summaryOf = async (query: string) => (await h.app.inject({ url: `/api/analytics/summary/${query}`, headers: h.staff() })).json()
 
-  if (!existsSync(CHROMIUM)) {
-    t.fail(`no Chromium at ${CHROMIUM}: install Debian's (apt-get install -y chromium) or set CHROMIUM_PATH; tests never download a browser`)
+  if (!existsSync(CHROMIUM_PATH)) {
+    t.fail(`no Chromium at ${CHROMIUM_PATH}: install Debian's (apt-get install -y chromium) or set CHROMIUM_PATH; tests never download a browser`)
     return
   }
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true })
-  t.teardown(async () => { await browser.close() })
+  const browser = await launchBrowser(t)
   mkdirSync(ARTIFACTS, { recursive: true })
 
   t.test('staff', async (t) => {

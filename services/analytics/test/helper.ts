@@ -8,6 +8,7 @@ import { buildApp } from '../src/app.js'
 import { loadAnalyticsConfig } from '../src/config.js'
 import type { Database } from '../src/db/schema.js'
 import { subscriptions } from '../src/handlers/index.js'
+export { waitFor } from '@topup/service-kit/testing'
 
 export interface Harness {
   app: Awaited<ReturnType<typeof buildApp>>
@@ -128,11 +129,3 @@ export function paymentChanged (order: OrderCreatedEvent, status: 'success' | 'f
   }, { correlationId: order.correlation_id })
 }
 
-export async function waitFor (what: string, check: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    if (await check()) return
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}

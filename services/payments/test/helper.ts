@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto'
 import type { LightMyRequestResponse } from 'fastify'
-import { makeEvent, OrderCreated, type OrderCreatedEvent } from '@topup/contracts'
+import { OrderCreated, type OrderCreatedEvent } from '@topup/contracts'
 import { BrokerConnection, deleteTopology, type Logger } from '@topup/messaging'
 import { createTestDatabase, LogCapture, rabbitUrl, startTestTokenIssuer, uniqueName, type Teardown, type TestTokenIssuer } from '@topup/service-kit/testing'
 import { buildApp } from '../src/app.js'
 import { loadPaymentsConfig } from '../src/config.js'
 import type { TransactionRow } from '../src/db/transactions.js'
 import { signPayload } from '../src/signature.js'
+import { sampleOrderCreated } from '@topup/contracts/testing'
+import { waitFor } from '@topup/service-kit/testing'
+export { waitFor }
 
 export const WEBHOOK_SECRET = 'test-webhook-secret-0123456789abcdef'
 export const PLAYER_ID = '11111111-1111-4111-8111-111111111111'
@@ -98,15 +101,6 @@ export async function build (t: Teardown, env: Record<string, string> = {}): Pro
   return harness
 }
 
-/** Polls until `check` holds; fails with `what` after the deadline. */
-export async function waitFor (what: string, check: () => Promise<boolean> | boolean, timeoutMs = 15_000, intervalMs = 25): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    if (await check()) return
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, intervalMs))
-  }
-}
 
 /** Waits until the app's consumer is subscribed (its queue exists and is bound). */
 async function waitForConsumer (harness: Harness): Promise<void> {
@@ -114,19 +108,7 @@ async function waitForConsumer (harness: Harness): Promise<void> {
 }
 
 export function orderCreatedEvent (overrides: Partial<OrderCreatedEvent['data']> = {}): OrderCreatedEvent {
-  return makeEvent(OrderCreated, {
-    order_id: randomUUID(),
-    transaction_id: randomUUID(),
-    user_id: PLAYER_ID,
-    user_email: 'player@example.com',
-    game: { id: 1, code: 'coc123', name: 'clash of clan' },
-    product: { id: 4, name: 'UC Pack 500', in_game_currency: 500 },
-    amount: '699.00',
-    currency: 'INR',
-    status: 'pending',
-    created_at: new Date().toISOString(),
-    ...overrides
-  }, { correlationId: `test-${randomUUID()}` })
+  return sampleOrderCreated({ user_id: PLAYER_ID, ...overrides })
 }
 
 /** Publishes raw bytes as an OrderCreated message on the app's own connection. */

@@ -1,6 +1,5 @@
-import fp from 'fastify-plugin'
 import type { Kysely } from 'kysely'
-import { openDatabase, type App } from '@topup/service-kit'
+import { databasePlugin } from '@topup/service-kit'
 import { migrations } from '../../migrations/index.js'
 import type { Database } from '../db/schema.js'
 
@@ -10,6 +9,5 @@ declare module 'fastify' {
   }
 }
 
-export default fp(async function db (app: App, options: { url: string }) {
-  app.decorate('db', await openDatabase<Database>(app, { url: options.url, migrations }))
-}, { name: 'db', dependencies: ['health'] })
+/** The service's own database, created and migrated on start, closed with the app. */
+export default databasePlugin<Database>(migrations)

@@ -1,6 +1,5 @@
-import fp from 'fastify-plugin'
 import type { Kysely } from 'kysely'
-import { openDatabase, type App } from '@topup/service-kit'
+import { databasePlugin } from '@topup/service-kit'
 import { migrations } from '../../migrations/index.js'
 import type { Database } from '../db/schema.js'
 
@@ -10,12 +9,5 @@ declare module 'fastify' {
   }
 }
 
-export interface DatabasePluginOptions {
-  url: string
-}
-
-/** The auth database, created and migrated on start, closed with the app (service-kit's openDatabase). */
-export default fp(async function database (app: App, options: DatabasePluginOptions) {
-  const db = await openDatabase<Database>(app, { url: options.url, migrations })
-  app.decorate('db', db)
-}, { name: 'auth-database' })
+/** The service's own database, created and migrated on start, closed with the app. */
+export default databasePlugin<Database>(migrations)
