@@ -4,6 +4,7 @@ import type { Writable } from 'node:stream'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import closeWithGrace from 'close-with-grace'
+import fastifyMetrics from 'fastify-metrics'
 import errorHandling from './errors.js'
 import health from './health.js'
 import docs, { type DocsOptions } from './docs.js'
@@ -69,6 +70,9 @@ export function createServer (options: ServerOptions): App {
   })
   app.register(errorHandling)
   app.register(health)
+  // Prometheus metrics on the service's own port (never routed by the gateway).
+  // One process runs one service; tests run several in one process, hence the clear.
+  app.register(fastifyMetrics.default, { endpoint: '/metrics', clearRegisterOnInit: true, routeMetrics: { enabled: true } })
   app.register(docs, { title: options.service, ...options.docs })
   return app
 }

@@ -102,3 +102,13 @@ t.test('/ready reports each check and fails when one fails', async (t) => {
   t.equal(down.statusCode, 503)
   t.match(down.json().checks.thing, /thing is down/)
 })
+
+t.test('/metrics serves Prometheus metrics, request durations included', async (t) => {
+  const { app } = build()
+  await app.inject({ method: 'GET', url: '/health' })
+  const res = await app.inject({ method: 'GET', url: '/metrics' })
+  t.equal(res.statusCode, 200)
+  t.match(res.headers['content-type'], /text\/plain/)
+  t.match(res.body, /http_request_duration_seconds/)
+  t.match(res.body, /process_cpu_user_seconds_total/)
+})
