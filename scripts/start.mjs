@@ -3,7 +3,15 @@
 // every built service as its own process, the gateway last once the others are
 // ready. Ctrl-C / SIGTERM stops them all (gateway first) and exits 0.
 //
-//   <NAME>_PORT          port of a service (defaults below; GATEWAY_PORT for the gateway)
+//   npm start -- --scale orders=3,payments=2,analytics=2
+//     runs that many processes of a service (any but the gateway), all on the
+//     service's one database and queue, on consecutive ports: base + 10·i
+//     (orders 3002, 3012, 3022; payments 3003, 3013). Their log lines are
+//     prefixed orders#1, orders#2 …; the gateway gets every instance in
+//     ORDERS_URLS etc. and spreads requests over them.
+//
+//   <NAME>_PORT          port of a service (defaults below; GATEWAY_PORT for the gateway);
+//                        the base port of a scaled service
 //   <NAME>_DATABASE_URL  database of a service (unset: the service's own topup_<name>)
 //   LOG_FORMAT=json      print the services' log lines raw instead of "level message"
 //   READY_TIMEOUT_MS     how long a service may take to become ready (default 60000)
@@ -25,12 +33,17 @@ const SERVICES = [
 ]
 const GATEWAY = { name: 'gateway', port: 8080 }
 
+/** Ports of the further instances of a scaled service: base + PORT_STEP · i. */
+const PORT_STEP = 10
+const MAX_INSTANCES = 9
+
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 const RAW_LOGS = process.env.LOG_FORMAT === 'json'
 const COLOR = process.stdout.isTTY === true && process.env.NO_COLOR === undefined
-const NAME_WIDTH = Math.max(...[...SERVICES, GATEWAY].map((s) => s.name.length), 'start'.length)
 const COLORS = { auth: 36, orders: 32, payments: 33, analytics: 35, gateway: 34, start: 1 }
 const READY_TIMEOUT_MS = positiveInt(process.env.READY_TIMEOUT_MS, 60_000, 'READY_TIMEOUT_MS')
+// (the width of the name column until the instances are known: for messages about the arguments)
+let NAME_WIDTH = 'start'.length
 const STOP_TIMEOUT_MS = 15_000
 const POLL_INTERVAL_MS = 250
 
@@ -42,7 +55,7 @@ function paint (code, text) {
 }
 
 function label (name) {
-  return paint(COLORS[name] ?? 37, name.padEnd(NAME_WIDTH))
+  return paint(COLORS[name.split('#')[0]] ?? 37, name.padEnd(NAME_WIDTH))
 }
 
 function say (message) {
@@ -87,6 +100,56 @@ function prefixLines (stream, name, out) {
 }
 
 // ---------------------------------------------------------------------------
+// Arguments
+
+const USAGE = 'usage: node scripts/start.mjs [--scale <service>=<n>[,<service>=<n>…]]   (npm start -- --scale orders=3,payments=2)'
+
+/** `--scale orders=3,payments=2` (or `--scale=…`, repeated) → { orders: 3, payments: 2 }. */
+function parseArguments (args) {
+  const scale = {}
+  const specs = []
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]
+    if (arg === '--help' || arg === '-h') {
+      process.stdout.write(`${USAGE}\n`)
+      process.exit(0)
+    } else if (arg === '--scale') {
+      if (args[i + 1] === undefined) fail(`--scale needs a value such as orders=3\n${USAGE}`)
+      specs.push(args[++i])
+    } else if (arg.startsWith('--scale=')) {
+      specs.push(arg.slice('--scale='.length))
+    } else {
+      fail(`unknown argument "${arg}"\n${USAGE}`)
+    }
+  }
+  const names = SERVICES.map((s) => s.name)
+  for (const item of specs.flatMap((spec) => spec.split(',')).map((x) => x.trim()).filter((x) => x !== '')) {
+    const match = /^([a-z]+)=(\d+)$/.exec(item)
+    if (match === null) fail(`--scale: "${item}" is not <service>=<n>\n${USAGE}`)
+    const [, name, count] = match
+    if (name === GATEWAY.name) fail('--scale: the gateway runs once (it is the one public port); scale the services behind it')
+    if (!names.includes(name)) fail(`--scale: unknown service "${name}" (one of ${names.join(', ')})`)
+    const n = Number(count)
+    if (n < 1 || n > MAX_INSTANCES) fail(`--scale: ${name}=${count}: between 1 and ${MAX_INSTANCES} instances`)
+    scale[name] = n
+  }
+  return scale
+}
+
+function fail (message) {
+  complain(message)
+  process.exit(1)
+}
+
+/** `orders` when it runs once, `orders#2` for the second of several. */
+function instanceName (service, index, count) {
+  return count > 1 ? `${service}#${index}` : service
+}
+
+const SCALE = parseArguments(process.argv.slice(2))
+NAME_WIDTH = Math.max(...[...SERVICES, GATEWAY].map((s) => instanceName(s.name, SCALE[s.name] ?? 1, SCALE[s.name] ?? 1).length), 'start'.length)
+
+// ---------------------------------------------------------------------------
 // Configuration of each child
 
 function positiveInt (value, fallback, variable) {
@@ -120,32 +183,51 @@ if (!existsSync(scriptOf(GATEWAY.name))) {
   process.exit(1)
 }
 
-const ports = Object.fromEntries([...SERVICES, GATEWAY].map((s) => [s.name, portOf(s)]))
+/**
+ * Every process to run: { name: 'orders#2', service: 'orders', port }. A
+ * scaled service's instances use ports base + 10·i.
+ */
+const instances = []
+for (const service of [...SERVICES, GATEWAY]) {
+  const base = portOf(service)
+  const count = SCALE[service.name] ?? 1
+  for (let i = 0; i < count; i++) {
+    const port = base + PORT_STEP * i
+    if (port > 65535) fail(`${service.name}: port ${port} (base ${base} + ${PORT_STEP}·${i}) is beyond 65535: set ${service.name.toUpperCase()}_PORT lower`)
+    instances.push({ name: instanceName(service.name, i + 1, count), service: service.name, port })
+  }
+}
 {
   const seen = new Map()
-  for (const [name, port] of Object.entries(ports)) {
-    if (seen.has(port)) {
-      complain(`${seen.get(port)} and ${name} would both use port ${port}: set ${name.toUpperCase()}_PORT`)
-      process.exit(1)
-    }
+  for (const { name, port, service } of instances) {
+    if (seen.has(port)) fail(`${seen.get(port)} and ${name} would both use port ${port}: set ${service.toUpperCase()}_PORT`)
     seen.set(port, name)
   }
 }
+const instancesOf = (service) => instances.filter((i) => i.service === service)
+const instanceByName = new Map(instances.map((i) => [i.name, i]))
 
 const localUrl = (port) => `http://127.0.0.1:${port}`
-/** Where every service finds the others (the gateway proxies to these; orders fetches auth's keys). */
-const serviceUrls = Object.fromEntries(SERVICES.map((s) => [`${s.name.toUpperCase()}_URL`, localUrl(ports[s.name])]))
+/**
+ * Where every service finds the others: the services read AUTH_URL (auth's
+ * keys; its first instance), the gateway proxies to every instance of each
+ * (the *_URLS lists, which win over the single *_URL).
+ */
+const serviceUrls = Object.fromEntries(SERVICES.map((s) => [`${s.name.toUpperCase()}_URL`, localUrl(instancesOf(s.name)[0].port)]))
+const serviceUrlLists = Object.fromEntries(SERVICES.map((s) => [`${s.name.toUpperCase()}_URLS`, instancesOf(s.name).map((i) => localUrl(i.port)).join(',')]))
 
-function envFor (name) {
+function envFor (instance) {
   const env = { ...process.env }
   // a shared PORT or DATABASE_URL would make services clash or share a database
   delete env.PORT
   delete env.DATABASE_URL
   env.NODE_ENV ??= 'development'
-  env.PORT = String(ports[name])
-  const database = process.env[`${name.toUpperCase()}_DATABASE_URL`]
+  env.PORT = String(instance.port)
+  // every instance of a service on the service's one database (and queue)
+  const database = process.env[`${instance.service.toUpperCase()}_DATABASE_URL`]
   if (database !== undefined && database !== '') env.DATABASE_URL = database
   Object.assign(env, serviceUrls)
+  if (instance.service === GATEWAY.name) Object.assign(env, serviceUrlLists)
   return env
 }
 
@@ -157,9 +239,10 @@ const running = new Map()
 let stopping = false
 
 function startChild (name) {
-  const child = spawn(process.execPath, [scriptOf(name)], {
-    cwd: join(ROOT, 'services', name),
-    env: envFor(name),
+  const instance = instanceByName.get(name)
+  const child = spawn(process.execPath, [scriptOf(instance.service)], {
+    cwd: join(ROOT, 'services', instance.service),
+    env: envFor(instance),
     stdio: ['ignore', 'pipe', 'pipe'],
     // own process group: a Ctrl-C in the terminal reaches only this launcher,
     // which stops the services in order (a second signal would make them exit 1)
@@ -271,7 +354,7 @@ const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms) })
 /** Resolves when `url` answers 200; throws if the child exits or time runs out. */
 async function waitFor (name, path) {
   const entry = running.get(name)
-  const url = `${localUrl(ports[name])}${path}`
+  const url = `${localUrl(instanceByName.get(name).port)}${path}`
   const deadline = Date.now() + READY_TIMEOUT_MS
   let last = { code: 0, body: 'no answer yet' }
   while (Date.now() < deadline) {
@@ -288,19 +371,26 @@ async function waitFor (name, path) {
 
 async function main () {
   if (skipped.length > 0) say(`not built, skipped: ${skipped.map((s) => s.name).join(', ')}`)
+  const children = built.flatMap((s) => instancesOf(s.name))
   for (const service of built) {
-    say(`starting ${service.name} on port ${ports[service.name]}`)
-    startChild(service.name)
+    const mine = instancesOf(service.name)
+    if (mine.length === 1) {
+      say(`starting ${service.name} on port ${mine[0].port}`)
+    } else {
+      say(`starting ${service.name} ×${mine.length} on ports ${mine.map((i) => i.port).join(', ')} (base + ${PORT_STEP}·i; one database, one queue)`)
+    }
+    for (const instance of mine) startChild(instance.name)
   }
   try {
-    await Promise.all(built.map((s) => waitFor(s.name, '/ready')))
+    await Promise.all(children.map((i) => waitFor(i.name, '/ready')))
   } catch (err) {
     if (stopping) return
     complain(err.message)
     return stopAll(1)
   }
 
-  say(`starting gateway on port ${ports.gateway}`)
+  const gatewayPort = instanceByName.get(GATEWAY.name).port
+  say(`starting gateway on port ${gatewayPort}`)
   startChild(GATEWAY.name)
   try {
     // /health: the gateway's /ready stays 503 while a skipped service is missing
@@ -313,9 +403,9 @@ async function main () {
 
   const lines = [
     '',
-    `gateway     ${localUrl(ports.gateway)}`,
-    `readiness   ${localUrl(ports.gateway)}/ready`,
-    ...built.map((s) => `${s.name.padEnd(11)} ${localUrl(ports[s.name])}`),
+    `gateway     ${localUrl(gatewayPort)}`,
+    `readiness   ${localUrl(gatewayPort)}/ready`,
+    ...children.map((i) => `${i.name.padEnd(11)} ${localUrl(i.port)}`),
     ...(skipped.length > 0 ? [`not running ${skipped.map((s) => s.name).join(', ')} (not built: the gateway answers 503 for them)`] : []),
     '',
     'Ctrl-C stops everything.'

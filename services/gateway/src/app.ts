@@ -1,24 +1,41 @@
-import { get as httpGet, type IncomingHttpHeaders } from 'node:http'
-import { get as httpsGet } from 'node:https'
+import type { IncomingHttpHeaders } from 'node:http'
 import type { IncomingHttpHeaders as Http2IncomingHttpHeaders } from 'node:http2'
 import { pipeline, Transform, type Writable } from 'node:stream'
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema, RawServerBase, RequestGenericInterface, RouteGenericInterface } from 'fastify'
 import proxy from '@fastify/http-proxy'
 import { createServer, errorBody, HttpError, type App } from '@topup/service-kit'
-import type { GatewayConfig } from './config.js'
+import { upstreamUrlsOf, type GatewayConfig } from './config.js'
 import { ROUTES, SERVICES, type ServiceName } from './routes.js'
 import docs from './docs/plugin.js'
+import { createAgent, groupReadiness, UpstreamGroup, type Lookup } from './upstreams.js'
 
 /** How long `/ready` waits for each upstream's own `/ready` (service-kit gives a check 2 s). */
 const READY_PROBE_TIMEOUT_MS = 1500
 
-export function upstreamsOf (config: GatewayConfig): Record<ServiceName, string> {
-  return {
-    auth: config.AUTH_URL,
-    orders: config.ORDERS_URL,
-    payments: config.PAYMENTS_URL,
-    analytics: config.ANALYTICS_URL
+export interface UpstreamOptions {
+  /** How host names are resolved (tests inject one); dns.lookup by default. */
+  lookup?: Lookup
+}
+
+/** Every service's instances, over one shared agent (closed with the app). */
+export function upstreamGroupsOf (app: FastifyInstance, config: GatewayConfig, options: UpstreamOptions = {}): Record<ServiceName, UpstreamGroup> {
+  const agent = createAgent(config.UPSTREAM_TIMEOUT_MS)
+  app.addHook('onClose', async () => { await agent.close() })
+  const urls = upstreamUrlsOf(config)
+  const groups = {} as Record<ServiceName, UpstreamGroup>
+  for (const service of SERVICES) {
+    groups[service] = new UpstreamGroup({
+      service,
+      urls: urls[service],
+      agent,
+      ...(options.lookup === undefined ? {} : { lookup: options.lookup }),
+      resolveTtlMs: config.UPSTREAM_RESOLVE_TTL_MS,
+      ejectMs: config.UPSTREAM_EJECT_MS,
+      headersTimeout: config.UPSTREAM_TIMEOUT_MS,
+      bodyTimeout: config.UPSTREAM_TIMEOUT_MS
+    })
   }
+  return groups
 }
 
 // ---------------------------------------------------------------------------
@@ -136,41 +153,22 @@ function limitBody (limit: number) {
 }
 
 // ---------------------------------------------------------------------------
-// Readiness: each upstream's own /ready
 
-function describeNetworkError (err: Error): string {
-  const code = codeOf(err)
-  if (code === 'ECONNREFUSED') return 'connection refused'
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'host not found'
-  return err.message === '' ? (code ?? 'request failed') : err.message
+export interface GatewayOptions {
+  config: GatewayConfig
+  upstreams: Record<ServiceName, UpstreamGroup>
 }
-
-export function probeReady (base: string, timeoutMs: number): Promise<void> {
-  const url = new URL('/ready', base)
-  const get = url.protocol === 'https:' ? httpsGet : httpGet
-  return new Promise((resolve, reject) => {
-    const req = get(url, { agent: false, timeout: timeoutMs, headers: { accept: 'application/json' } }, (res) => {
-      res.resume()
-      if (res.statusCode === 200) resolve()
-      else reject(new Error(`not ready (HTTP ${res.statusCode ?? '?'})`))
-    })
-    req.once('timeout', () => { req.destroy(new Error(`no answer within ${timeoutMs} ms`)) })
-    req.once('error', (err) => { reject(new Error(describeNetworkError(err))) })
-  })
-}
-
-// ---------------------------------------------------------------------------
 
 /**
  * The gateway: one proxy per public prefix (src/routes.ts), paths forwarded
- * unchanged, and `/ready` reporting every upstream.
+ * unchanged and spread over every instance of the service (src/upstreams.ts),
+ * and `/ready` reporting every instance.
  */
-export default async function gateway (app: FastifyInstance, config: GatewayConfig): Promise<void> {
-  const upstreams = upstreamsOf(config)
+export default async function gateway (app: FastifyInstance, { config, upstreams }: GatewayOptions): Promise<void> {
   const timeout = config.UPSTREAM_TIMEOUT_MS
 
   for (const service of SERVICES) {
-    app.addReadinessCheck(service, () => probeReady(upstreams[service], Math.min(READY_PROBE_TIMEOUT_MS, timeout)))
+    app.addReadinessCheck(service, () => groupReadiness(upstreams[service], Math.min(READY_PROBE_TIMEOUT_MS, timeout)))
   }
 
   app.addHook('preParsing', limitBody(config.BODY_LIMIT_BYTES))
@@ -178,23 +176,27 @@ export default async function gateway (app: FastifyInstance, config: GatewayConf
   app.addHook('onRoute', (route) => { route.schema = { ...route.schema, hide: true } as FastifySchema })
 
   for (const route of ROUTES) {
+    const group = upstreams[route.service]
     await app.register(proxy, {
-      upstream: upstreams[route.service],
+      upstream: group.base,
       prefix: route.prefix,
       rewritePrefix: route.prefix,
-      undici: { connectTimeout: timeout, headersTimeout: timeout, bodyTimeout: timeout },
+      // reply-from sends each request through the group, which picks the instance
+      // (and retries on another when safe); timeouts are the group's agent's
+      undici: group as unknown as NonNullable<Parameters<typeof proxy>[1]['undici']>,
       disableRequestLogging: true,
       replyOptions: {
         rewriteRequestHeaders,
         onError: onUpstreamError(route.service),
-        // no silent retries (reply-from retries a GET answered 503 up to ten times)
+        // reply-from's own retries stay off (it would retry a GET answered 503
+        // up to ten times, on the same instance): the group retries instead
         retryDelay: () => null
       }
     })
   }
 }
 
-export interface BuildOptions {
+export interface BuildOptions extends UpstreamOptions {
   /** Where log lines go (tests capture them); stdout by default. */
   logStream?: Writable
 }
@@ -206,7 +208,8 @@ export function buildApp (config: GatewayConfig, options: BuildOptions = {}): Ap
     bodyLimit: config.BODY_LIMIT_BYTES,
     logStream: options.logStream
   })
-  app.register(gateway, config)
-  app.register(docs, { upstreams: upstreamsOf(config), refreshMs: config.DOCS_REFRESH_MS, fetchTimeoutMs: Math.min(2000, config.UPSTREAM_TIMEOUT_MS) })
+  const upstreams = upstreamGroupsOf(app, config, options)
+  app.register(gateway, { config, upstreams })
+  app.register(docs, { upstreams, refreshMs: config.DOCS_REFRESH_MS, fetchTimeoutMs: Math.min(2000, config.UPSTREAM_TIMEOUT_MS) })
   return app
 }

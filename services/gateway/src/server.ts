@@ -1,7 +1,7 @@
-import { loadConfigOrExit, startServer } from '@topup/service-kit'
-import { GatewayEnv } from './config.js'
+import { startServer } from '@topup/service-kit'
+import { loadGatewayConfigOrExit } from './config.js'
 import { buildApp } from './app.js'
 
-const config = loadConfigOrExit(GatewayEnv)
+const config = loadGatewayConfigOrExit()
 const app = buildApp(config)
 await startServer(app, { host: config.HOST, port: config.PORT })

@@ -1,7 +1,7 @@
 import { createServer as createNetServer, type AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createServer, type App } from '@topup/service-kit'
-import { buildApp } from '../src/app.js'
+import { buildApp, type BuildOptions } from '../src/app.js'
 import { loadGatewayConfig } from '../src/config.js'
 import type { ServiceName } from '../src/routes.js'
 
@@ -79,14 +79,15 @@ const URL_VARIABLE: Record<ServiceName, string> = {
 export async function startGateway (
   t: Teardown,
   upstreams: Partial<Record<ServiceName, string>>,
-  env: NodeJS.ProcessEnv = {}
+  env: NodeJS.ProcessEnv = {},
+  options: BuildOptions = {}
 ): Promise<{ url: string, app: App }> {
   const urls: NodeJS.ProcessEnv = {}
   for (const service of Object.keys(URL_VARIABLE) as ServiceName[]) {
     urls[URL_VARIABLE[service]] = upstreams[service] ?? await deadUrl()
   }
   const config = loadGatewayConfig({ LOG_LEVEL: 'silent', ...urls, ...env })
-  const app = buildApp(config)
+  const app = buildApp(config, options)
   await app.listen({ host: '127.0.0.1', port: 0 })
   t.teardown(() => app.close())
   return { url: baseUrlOf(app), app }
@@ -101,4 +102,45 @@ export async function startAll (t: Teardown, env: NodeJS.ProcessEnv = {}): Promi
     analytics: await startUpstream(t, 'analytics')
   }
   return { ...await startGateway(t, upstreams, env), upstreams }
+}
+
+/** An echo upstream that can be stopped, counting what it saw. */
+export interface CountingUpstream {
+  url: string
+  /** Every request it answered. */
+  seen: Echo[]
+  stop: () => Promise<void>
+}
+
+/**
+ * Like startUpstream, on a chosen address and port (port 0: any), keeping
+ * what it saw; stopping it refuses further connections.
+ */
+export async function startCountingUpstream (t: Teardown, service: string, listen: { host?: string, port?: number } = {}): Promise<CountingUpstream> {
+  const app = createServer({ service, logLevel: 'silent' })
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => { done(null, body) })
+  const seen: Echo[] = []
+  app.all('/*', async (request): Promise<Echo> => {
+    const echo: Echo = {
+      service,
+      method: request.method,
+      url: request.url,
+      headers: request.headers,
+      body: typeof request.body === 'string' ? request.body : ''
+    }
+    seen.push(echo)
+    return echo
+  })
+  const host = listen.host ?? '127.0.0.1'
+  await app.listen({ host, port: listen.port ?? 0 })
+  const { port } = app.server.address() as AddressInfo
+  let stopped = false
+  const stop = async (): Promise<void> => {
+    if (stopped) return
+    stopped = true
+    await app.close()
+  }
+  t.teardown(stop)
+  return { url: `http://${host}:${port}`, seen, stop }
 }

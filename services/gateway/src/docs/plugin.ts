@@ -5,10 +5,16 @@ import type {} from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { OpenAPIV3 } from 'openapi-types'
 import { SERVICES, type ServiceName } from '../routes.js'
+import type { Instance } from '../upstreams.js'
 import { mergeDocuments, type ServiceDocument } from './merge.js'
 
+/** Where a service's instances are (an UpstreamGroup). */
+export interface InstanceSource {
+  instances: () => Promise<Instance[]>
+}
+
 export interface DocsOptions {
-  upstreams: Record<ServiceName, string>
+  upstreams: Record<ServiceName, InstanceSource>
   /** How old the merged document may get before the services are asked again. */
   refreshMs: number
   fetchTimeoutMs: number
@@ -45,6 +51,20 @@ async function fetchDocument (base: string, timeoutMs: number): Promise<OpenAPIV
   return await response.json() as OpenAPIV3.Document
 }
 
+/** The service's document from the first of its instances that gives it (every instance runs the same build). */
+async function fetchFromAny (source: InstanceSource, timeoutMs: number): Promise<OpenAPIV3.Document> {
+  const instances = await source.instances()
+  const reasons: string[] = []
+  for (const instance of instances) {
+    try {
+      return await fetchDocument(instance.origin, timeoutMs)
+    } catch (err) {
+      reasons.push(`${instance.label}: ${(err as Error).message}`)
+    }
+  }
+  throw new Error(reasons.join('; '))
+}
+
 /**
  * The platform's API reference, served by the gateway and never loaded from
  * another host: `/api/schema/` (the merged OpenAPI document, built from what
@@ -59,7 +79,7 @@ export default async function docs (app: FastifyInstance, options: DocsOptions):
   async function refresh (): Promise<void> {
     const documents: ServiceDocument[] = await Promise.all(SERVICES.map(async (service) => {
       try {
-        return { service, document: await fetchDocument(options.upstreams[service], options.fetchTimeoutMs) }
+        return { service, document: await fetchFromAny(options.upstreams[service], options.fetchTimeoutMs) }
       } catch (err) {
         app.log.debug({ service, reason: (err as Error).message }, 'service document unavailable')
         return { service, document: null }
