@@ -11,7 +11,7 @@ import db from './plugins/db.js'
 import games from './routes/games/index.js'
 import orders from './routes/orders/index.js'
 import products from './routes/products/index.js'
-import topup from './routes/topup/index.js'
+import topup, { backdatingPolicy } from './routes/topup/index.js'
 
 /** The orders service as a plugin: catalog, top-up orders, and the order's side of the payment story. */
 const ordersApp: FastifyPluginAsyncTypebox<{ config: OrdersConfig }> = async (app, { config }) => {
@@ -31,7 +31,9 @@ const ordersApp: FastifyPluginAsyncTypebox<{ config: OrdersConfig }> = async (ap
   })
   await app.register(games)
   await app.register(products)
-  await app.register(topup, { currency: config.CURRENCY })
+  const backdating = backdatingPolicy(config)
+  if (backdating.allowed) app.log.info('backdated orders allowed (X-Demo-Created-At, development only)')
+  await app.register(topup, { currency: config.CURRENCY, backdating })
   await app.register(orders)
 }
 

@@ -1,5 +1,5 @@
 import { Type } from 'typebox'
-import { BaseEnv, loadConfig } from '@topup/service-kit'
+import { BaseEnv, ConfigError, loadConfig } from '@topup/service-kit'
 
 export const OrdersEnv = {
   ...BaseEnv,
@@ -12,11 +12,40 @@ export const OrdersEnv = {
   AUTH_URL: Type.String({ default: 'http://127.0.0.1:3001', minLength: 1 }),
   CURRENCY: Type.String({ default: 'INR', pattern: '^[A-Z]{3}$' }),
   /** Load the demo catalog on start when the catalog is empty (development only). */
-  DEMO_CATALOG: Type.Boolean({ default: true })
+  DEMO_CATALOG: Type.Boolean({ default: true }),
+  /**
+   * Honour the `X-Demo-Created-At` header of POST /api/topup/ (backdated orders
+   * for `npm run demo`). Unset: on in development and test, off in production;
+   * `true` in production is refused.
+   */
+  DEMO_BACKDATING: Type.Optional(Type.Boolean())
 }
 
-export type OrdersConfig = ReturnType<typeof loadOrdersConfig>
+export type OrdersConfig = Omit<ReturnType<typeof loadConfig<typeof OrdersEnv>>, 'DEMO_BACKDATING'> & { DEMO_BACKDATING: boolean }
 
-export function loadOrdersConfig (env: NodeJS.ProcessEnv = process.env) {
-  return loadConfig(OrdersEnv, { env })
+/**
+ * The orders service's configuration. Throws a ConfigError with one line per
+ * problem: besides the types, backdating (a development tool) is refused in
+ * production.
+ */
+export function loadOrdersConfig (env: NodeJS.ProcessEnv = process.env): OrdersConfig {
+  const config = loadConfig(OrdersEnv, { env })
+  const production = config.NODE_ENV === 'production'
+  if (production && config.DEMO_BACKDATING === true) {
+    throw new ConfigError(['DEMO_BACKDATING: backdated orders are for development only and cannot be enabled in production'])
+  }
+  return { ...config, DEMO_BACKDATING: config.DEMO_BACKDATING ?? !production }
+}
+
+/** For server.ts: print each problem on its own line and exit 1. */
+export function loadOrdersConfigOrExit (env: NodeJS.ProcessEnv = process.env): OrdersConfig {
+  try {
+    return loadOrdersConfig(env)
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`)
+      process.exit(1)
+    }
+    throw err
+  }
 }

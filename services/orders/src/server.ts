@@ -1,7 +1,7 @@
-import { loadConfigOrExit, startServer } from '@topup/service-kit'
+import { startServer } from '@topup/service-kit'
 import { buildApp } from './app.js'
-import { OrdersEnv } from './config.js'
+import { loadOrdersConfigOrExit } from './config.js'
 
-const config = loadConfigOrExit(OrdersEnv)
+const config = loadOrdersConfigOrExit()
 const app = await buildApp(config)
 await startServer(app, { host: config.HOST, port: config.PORT })

@@ -4,6 +4,7 @@ import type { Static } from 'typebox'
 import { errorResponses, HttpError } from '@topup/service-kit'
 import { findActiveGame, findMatchingProduct } from '../../db/catalog.js'
 import { toDecimalString } from '../../db/decimal.js'
+import { BACKDATING_DISABLED, BACKDATING_HEADER, BACKDATING_IN_PRODUCTION, parseBackdating } from '../../backdating.js'
 import { claimKey, requestHash, storeResponse } from '../../db/idempotency.js'
 import { insertOrder } from '../../db/orders.js'
 import { recordOrderCreated } from '../../events.js'
@@ -13,13 +14,34 @@ export const GAME_NOT_FOUND = 'Game not found or inactive.'
 export const PRODUCT_MISMATCH = "Product not found or doesn't match the game."
 export const CREATED = 'Top-up order created successfully.' as const
 
-const topup: FastifyPluginAsyncTypebox<{ currency: string }> = async (app, options) => {
+export interface TopupOptions {
+  currency: string
+  /** Whether `X-Demo-Created-At` is honoured (development only), and why not when it is not. */
+  backdating: { allowed: true } | { allowed: false, reason: string }
+}
+
+export function backdatingPolicy (config: { NODE_ENV: string, DEMO_BACKDATING: boolean }): TopupOptions['backdating'] {
+  if (config.NODE_ENV === 'production') return { allowed: false, reason: BACKDATING_IN_PRODUCTION }
+  return config.DEMO_BACKDATING ? { allowed: true } : { allowed: false, reason: BACKDATING_DISABLED }
+}
+
+/** The order's created_at: now, or the instant a (permitted, valid) X-Demo-Created-At names. */
+function createdAt (header: string | undefined, policy: TopupOptions['backdating']): Date {
+  const now = new Date()
+  if (header === undefined) return now
+  if (!policy.allowed) throw new HttpError(400, policy.reason, [{ field: BACKDATING_HEADER, message: 'is not accepted here' }])
+  const parsed = parseBackdating(header, now)
+  if ('problem' in parsed) throw new HttpError(400, `X-Demo-Created-At ${parsed.problem}.`, [{ field: BACKDATING_HEADER, message: parsed.problem }])
+  return parsed.at
+}
+
+const topup: FastifyPluginAsyncTypebox<TopupOptions> = async (app, options) => {
   app.post('/api/topup/', {
     onRequest: app.authenticate,
     schema: {
       tags: ['orders'],
       summary: 'Place a top-up order',
-      description: 'Checks the game and product against the catalog (name, id and exact price), creates a pending order and its transaction, and announces it (OrderCreated). With an `Idempotency-Key`, a retry returns the first response and creates nothing new.',
+      description: 'Checks the game and product against the catalog (name, id and exact price), creates a pending order and its transaction, and announces it (OrderCreated). With an `Idempotency-Key`, a retry returns the first response and creates nothing new. Development only: `X-Demo-Created-At` backdates the order (refused in production).',
       security: [{ bearerAuth: [] }],
       headers: TopupHeaders,
       body: TopupBody,
@@ -30,6 +52,8 @@ const topup: FastifyPluginAsyncTypebox<{ currency: string }> = async (app, optio
     const body = request.body
     const key = request.headers['idempotency-key']
     const price = toDecimalString(body.product_price)
+    // checked before anything is written: a refused header creates nothing and claims no key
+    const at = createdAt(request.headers[BACKDATING_HEADER], options.backdating)
 
     const result = await app.db.transaction().execute(async (trx) => {
       if (key !== undefined) {
@@ -43,7 +67,6 @@ const topup: FastifyPluginAsyncTypebox<{ currency: string }> = async (app, optio
       const product = price === null ? undefined : await findMatchingProduct(trx, { id: body.product_id, gameId: game.id, name: body.product_name, price })
       if (product === undefined) throw new HttpError(400, PRODUCT_MISMATCH)
 
-      const now = new Date()
       const order = {
         id: randomUUID(),
         transaction_id: randomUUID(),
@@ -58,8 +81,8 @@ const topup: FastifyPluginAsyncTypebox<{ currency: string }> = async (app, optio
         amount: product.price,
         currency: options.currency,
         status: 'pending' as const,
-        created_at: now,
-        updated_at: now
+        created_at: at,
+        updated_at: at
       }
       await insertOrder(trx, order)
       await recordOrderCreated(trx, order, request.id)

@@ -22,5 +22,10 @@ export const TopupCreated = Type.Object({
 })
 
 export const TopupHeaders = Type.Object({
-  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'Retry-safe key: the same key and body return the first response again' }))
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'Retry-safe key: the same key and body return the first response again' })),
+  'x-demo-created-at': Type.Optional(Type.String({
+    maxLength: 64,
+    description: 'Development only (`npm run demo`): the order\'s `created_at`, an ISO-8601 date-time with a time zone, not in the future and at most 400 days old. Honoured only where the orders service allows backdating (DEMO_BACKDATING, on by default in development); refused with 400 in production.',
+    examples: ['2026-01-31T18:05:00Z']
+  }))
 })
