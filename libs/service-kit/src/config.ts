@@ -14,7 +14,13 @@ export const BaseEnv = {
   /** Issuer and audience of access tokens: every service checks both. */
   JWT_ISSUER: Type.String({ default: 'topup-auth', minLength: 1 }),
   JWT_AUDIENCE: Type.String({ default: 'topup-platform', minLength: 1 }),
-  BODY_LIMIT_BYTES: Type.Integer({ default: 1_048_576, minimum: 1024 })
+  BODY_LIMIT_BYTES: Type.Integer({ default: 1_048_576, minimum: 1024 }),
+  /**
+   * Whose X-Forwarded-For is believed (the client address behind the gateway,
+   * for login throttling and logs): Fastify's trustProxy — `loopback`, a
+   * comma-separated list of addresses or CIDRs, or `false`.
+   */
+  TRUST_PROXY: Type.String({ default: 'loopback', minLength: 1 })
 } satisfies TProperties
 
 export type BaseConfig = Static<TObject<typeof BaseEnv>>

@@ -32,6 +32,14 @@ export interface ServerOptions {
   docs?: DocsOptions
 }
 
+/** `TRUST_PROXY` as Fastify takes it: 'false'/'true' as booleans, anything else (a list, `loopback`) as is. */
+function trustProxyOption (value: boolean | string | undefined): boolean | string {
+  if (value === undefined) return 'loopback'
+  if (value === 'false') return false
+  if (value === 'true') return true
+  return value
+}
+
 // A request id is echoed into logs and headers: accept only short, plain ones.
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
@@ -48,7 +56,7 @@ export function createServer (options: ServerOptions): App {
   const app = Fastify({
     logger,
     bodyLimit: options.bodyLimit ?? 1_048_576,
-    trustProxy: options.trustProxy ?? 'loopback',
+    trustProxy: trustProxyOption(options.trustProxy),
     genReqId (req) {
       const header = req.headers['x-request-id']
       return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID()

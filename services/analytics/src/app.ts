@@ -69,6 +69,7 @@ export async function buildApp (config: AnalyticsConfig, options: { logStream?: 
     service: 'analytics',
     logLevel: config.LOG_LEVEL,
     bodyLimit: config.BODY_LIMIT_BYTES,
+    trustProxy: config.TRUST_PROXY,
     ...(options.logStream === undefined ? {} : { logStream: options.logStream }),
     docs: { title: 'analytics', description: 'Read model of orders and payments, the staff dashboard and CSV exports' }
   })

@@ -73,6 +73,7 @@ export async function buildApp (config: AuthConfig, options: BuildOptions = {}):
     service: 'auth',
     logLevel: config.LOG_LEVEL,
     bodyLimit: config.BODY_LIMIT_BYTES,
+    trustProxy: config.TRUST_PROXY,
     ...(options.logStream === undefined ? {} : { logStream: options.logStream }),
     docs: { title: 'auth', description: 'Users, profiles, access and refresh tokens' }
   })

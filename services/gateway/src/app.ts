@@ -206,6 +206,7 @@ export function buildApp (config: GatewayConfig, options: BuildOptions = {}): Ap
     service: 'gateway',
     logLevel: config.LOG_LEVEL,
     bodyLimit: config.BODY_LIMIT_BYTES,
+    trustProxy: config.TRUST_PROXY,
     logStream: options.logStream
   })
   const upstreams = upstreamGroupsOf(app, config, options)

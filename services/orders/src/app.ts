@@ -44,6 +44,7 @@ export async function buildApp (config: OrdersConfig, options: { logStream?: Wri
     service: 'orders',
     logLevel: config.LOG_LEVEL,
     bodyLimit: config.BODY_LIMIT_BYTES,
+    trustProxy: config.TRUST_PROXY,
     ...(options.logStream === undefined ? {} : { logStream: options.logStream }),
     docs: { title: 'orders', description: 'Catalog and top-up orders' }
   })

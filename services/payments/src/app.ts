@@ -32,6 +32,7 @@ export async function buildApp (config: PaymentsConfig, options: { logStream?: W
     service: 'payments',
     logLevel: config.LOG_LEVEL,
     bodyLimit: config.BODY_LIMIT_BYTES,
+    trustProxy: config.TRUST_PROXY,
     ...(options.logStream === undefined ? {} : { logStream: options.logStream }),
     docs: {
       title: 'payments',
