@@ -180,3 +180,26 @@ export async function waitFor (what: string, check: () => Promise<boolean> | boo
     await new Promise((resolve) => setTimeout(resolve, intervalMs))
   }
 }
+
+/** What a service's test needs: its throwaway database, token issuer, broker prefix, and the env that points the service at them. */
+export interface ServiceTestEnv {
+  databaseUrl: string
+  issuer: TestTokenIssuer
+  prefix: string
+  amqpUrl: string
+  env: Record<string, string>
+}
+
+export async function serviceTestEnv (t: Teardown, service: string): Promise<ServiceTestEnv> {
+  const databaseUrl = await createTestDatabase(t, service)
+  const issuer = await startTestTokenIssuer(t)
+  const prefix = `${uniqueName(service)}.`
+  const amqpUrl = await rabbitUrl()
+  return {
+    databaseUrl,
+    issuer,
+    prefix,
+    amqpUrl,
+    env: { NODE_ENV: 'test', LOG_LEVEL: 'info', DATABASE_URL: databaseUrl, AMQP_URL: amqpUrl, BROKER_PREFIX: prefix, AUTH_URL: issuer.jwksBaseUrl }
+  }
+}

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import amqplib from 'amqplib'
 import type { Transaction } from 'kysely'
-import { createTestDatabase, LogCapture, rabbitUrl, startTestTokenIssuer, uniqueName, type Teardown, type TestTokenIssuer } from '@topup/service-kit/testing'
+import { LogCapture, serviceTestEnv, type Teardown, type TestTokenIssuer } from '@topup/service-kit/testing'
 import { makeEvent, OrderCreated, PaymentStatusChanged, validateEvent, type OrderCreatedEvent, type PaymentStatusChangedEvent } from '@topup/contracts'
 import { deleteTopology, type InboxDatabase } from '@topup/messaging'
 import { buildApp } from '../src/app.js'
@@ -30,20 +30,9 @@ export const STAFF_ID = '33333333-3333-4333-8333-333333333333'
 
 /** Builds the analytics app on a throwaway database and broker prefix; closed (and its queues deleted) after the test. */
 export async function build (t: Teardown, options: { env?: Record<string, string>, now?: () => Date, extend?: (app: Harness['app'], issuer: TestTokenIssuer) => void } = {}): Promise<Harness> {
-  const databaseUrl = await createTestDatabase(t, 'analytics')
-  const issuer = await startTestTokenIssuer(t)
-  const prefix = `${uniqueName('analytics')}.`
-  const amqpUrl = await rabbitUrl()
+  const { databaseUrl, issuer, prefix, amqpUrl, env } = await serviceTestEnv(t, 'analytics')
   const logs = new LogCapture()
-  const config = loadAnalyticsConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'info',
-    DATABASE_URL: databaseUrl,
-    AMQP_URL: amqpUrl,
-    BROKER_PREFIX: prefix,
-    AUTH_URL: issuer.jwksBaseUrl,
-    ...options.env
-  })
+  const config = loadAnalyticsConfig({ ...env, ...options.env })
   // TEST_LOGS=1 shows the service's log lines while a test runs
   const app = await buildApp(config, { logStream: process.env.TEST_LOGS === '1' ? process.stderr : logs, ...(options.now === undefined ? {} : { now: options.now }) })
   t.teardown(async () => {

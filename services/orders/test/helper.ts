@@ -1,4 +1,6 @@
-import { createTestDatabase, LogCapture, rabbitUrl, startTestTokenIssuer, uniqueName, type Teardown, type TestTokenIssuer } from '@topup/service-kit/testing'
+import amqplib from 'amqplib'
+import { deleteTopology } from '@topup/messaging'
+import { LogCapture, rabbitUrl, serviceTestEnv, type Teardown, type TestTokenIssuer } from '@topup/service-kit/testing'
 import { buildApp } from '../src/app.js'
 import { loadOrdersConfig } from '../src/config.js'
 
@@ -19,23 +21,19 @@ export const STAFF_ID = '33333333-3333-4333-8333-333333333333'
 
 /** Builds the orders app on a throwaway database and broker prefix; closed after the test. */
 export async function build (t: Teardown, env: Record<string, string> = {}): Promise<Harness> {
-  const databaseUrl = await createTestDatabase(t, 'orders')
-  const issuer = await startTestTokenIssuer(t)
-  const prefix = `${uniqueName('orders')}.`
+  const { databaseUrl, issuer, prefix, env: base } = await serviceTestEnv(t, 'orders')
   const logs = new LogCapture()
-  const config = loadOrdersConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'info',
-    DATABASE_URL: databaseUrl,
-    AMQP_URL: await rabbitUrl(),
-    BROKER_PREFIX: prefix,
-    AUTH_URL: issuer.jwksBaseUrl,
-    DEMO_CATALOG: 'true',
-    ...env
-  })
+  const config = loadOrdersConfig({ ...base, DEMO_CATALOG: 'true', ...env })
   // TEST_LOGS=1 shows the service's log lines while a test runs
   const app = await buildApp(config, { logStream: process.env.TEST_LOGS === '1' ? process.stderr : logs })
-  t.teardown(() => app.close())
+  t.teardown(async () => {
+    await app.close()
+    // the test's exchanges and queues go with it (idle quorum queues slow the broker down)
+    const admin = await amqplib.connect(await rabbitUrl())
+    const channel = await admin.createChannel()
+    await deleteTopology(channel, prefix, ['orders'])
+    await admin.close()
+  })
   await app.ready()
   return {
     app,

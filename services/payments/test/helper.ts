@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { LightMyRequestResponse } from 'fastify'
 import { OrderCreated, type OrderCreatedEvent } from '@topup/contracts'
 import { BrokerConnection, deleteTopology, type Logger } from '@topup/messaging'
-import { createTestDatabase, LogCapture, rabbitUrl, startTestTokenIssuer, uniqueName, type Teardown, type TestTokenIssuer } from '@topup/service-kit/testing'
+import { LogCapture, serviceTestEnv, type Teardown, type TestTokenIssuer } from '@topup/service-kit/testing'
 import { buildApp } from '../src/app.js'
 import { loadPaymentsConfig } from '../src/config.js'
 import type { TransactionRow } from '../src/db/transactions.js'
@@ -46,10 +46,7 @@ class TestLogs extends LogCapture {
  * the payments queues and any test queue are deleted, then the database.
  */
 export async function build (t: Teardown, env: Record<string, string> = {}): Promise<Harness> {
-  const databaseUrl = await createTestDatabase(t, 'payments')
-  const issuer = await startTestTokenIssuer(t)
-  const prefix = `${uniqueName('payments')}.`
-  const amqpUrl = await rabbitUrl()
+  const { databaseUrl, issuer, prefix, amqpUrl, env: base } = await serviceTestEnv(t, 'payments')
 
   // the test's own connection: publishes nothing on the app's behalf, cleans up after it
   const broker = await BrokerConnection.open({ url: amqpUrl, prefix, log: silent, connectionName: 'payments-test' })
@@ -67,16 +64,7 @@ export async function build (t: Teardown, env: Record<string, string> = {}): Pro
   })
 
   const logs = new TestLogs()
-  const config = loadPaymentsConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'info',
-    DATABASE_URL: databaseUrl,
-    AMQP_URL: amqpUrl,
-    BROKER_PREFIX: prefix,
-    AUTH_URL: issuer.jwksBaseUrl,
-    PAYMENT_WEBHOOK_SECRET: WEBHOOK_SECRET,
-    ...env
-  })
+  const config = loadPaymentsConfig({ ...base, PAYMENT_WEBHOOK_SECRET: WEBHOOK_SECRET, ...env })
   const app = await buildApp(config, { logStream: logs })
   t.teardown(() => app.close())
   await app.ready()
