@@ -45,7 +45,73 @@ export interface TokenOptions {
   jwksBaseUrl?: string
 }
 
-const JWKS_UNREACHABLE = new Set(['JWKS_REQUEST_FAILED', 'NO_JWKS'])
+const JWKS_UNAVAILABLE = 'JWKS_UNAVAILABLE'
+const JWKS_TIMEOUT_MS = 3000
+/** An unknown key id is looked up at most this often (random kids must not make every service hammer auth). */
+const UNKNOWN_KID_INTERVAL_MS = 1000
+/** A key id auth does not have is not asked for again for this long. */
+const MISSING_KID_TTL_MS = 60_000
+
+function unavailable (cause: unknown): Error {
+  return Object.assign(new Error('the token keys cannot be fetched from auth'), { code: JWKS_UNAVAILABLE, cause })
+}
+
+/**
+ * auth's public keys, through get-jwks (which caches them), with what it
+ * lacks: a time limit on the fetch, one lookup in flight per key id, and
+ * throttled, remembered misses for key ids auth does not have.
+ */
+function jwksKeys (domain: string): { publicKey: (kid: string) => Promise<string> } {
+  const jwks = buildGetJwks({ max: 100, ttl: 10 * 60_000, providerDiscovery: false })
+  const known = new Set<string>()
+  const missing = new Map<string, number>()
+  const inFlight = new Map<string, Promise<string>>()
+  let lastUnknownLookup = 0
+
+  async function fetchKey (kid: string): Promise<string> {
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => { reject(unavailable(new Error(`no answer within ${JWKS_TIMEOUT_MS} ms`))) }, JWKS_TIMEOUT_MS)
+    })
+    try {
+      return await Promise.race([jwks.getPublicKey({ domain, kid, alg: ACCESS_TOKEN_ALGORITHM }), timeout])
+    } catch (err) {
+      if ((err as { code?: string }).code === 'JWK_NOT_FOUND') {
+        if (missing.size > 1000) missing.clear()
+        missing.set(kid, Date.now())
+        throw new HttpError(401, 'Invalid access token.')
+      }
+      if ((err as { code?: string }).code === JWKS_UNAVAILABLE) throw err
+      throw unavailable(err)
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  return {
+    async publicKey (kid: string): Promise<string> {
+      if (known.has(kid)) return await fetchKey(kid)
+      const pending = inFlight.get(kid)
+      if (pending !== undefined) return await pending
+      const now = Date.now()
+      const missedAt = missing.get(kid)
+      if (missedAt !== undefined && now - missedAt < MISSING_KID_TTL_MS) throw new HttpError(401, 'Invalid access token.')
+      if (now - lastUnknownLookup < UNKNOWN_KID_INTERVAL_MS) throw new HttpError(401, 'Invalid access token.')
+      lastUnknownLookup = now
+      const lookup = fetchKey(kid).then((key) => { known.add(kid); return key }).finally(() => { inFlight.delete(kid) })
+      inFlight.set(kid, lookup)
+      return await lookup
+    }
+  }
+}
+
+/** The error, and what it was caused by. */
+function hasCode (err: unknown, code: string): boolean {
+  for (let e = err, depth = 0; e !== null && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { code?: unknown }).code === code) return true
+  }
+  return false
+}
 
 /**
  * Access-token verification, the same in every service: ES256 only, issuer,
@@ -62,8 +128,7 @@ export default fp(async function tokens (app: FastifyInstance, options: TokenOpt
       verify
     })
   } else if (options.jwksBaseUrl !== undefined) {
-    const jwks = buildGetJwks({ max: 100, ttl: 10 * 60_000, providerDiscovery: false })
-    const domain = options.jwksBaseUrl
+    const keys = jwksKeys(options.jwksBaseUrl)
     await app.register(fastifyJwt, {
       decode: { complete: true },
       secret: async (_request: FastifyRequest, token: unknown) => {
@@ -71,7 +136,7 @@ export default fp(async function tokens (app: FastifyInstance, options: TokenOpt
         if (header.kid === undefined || header.alg !== ACCESS_TOKEN_ALGORITHM) {
           throw new HttpError(401, 'Invalid access token.')
         }
-        return await jwks.getPublicKey({ domain, kid: header.kid, alg: header.alg })
+        return await keys.publicKey(header.kid)
       },
       verify
     })
@@ -84,7 +149,7 @@ export default fp(async function tokens (app: FastifyInstance, options: TokenOpt
       await request.jwtVerify()
     } catch (err) {
       const code = (err as { code?: string }).code ?? ''
-      if (JWKS_UNREACHABLE.has(code)) {
+      if (hasCode(err, JWKS_UNAVAILABLE)) {
         request.log.error({ err }, 'cannot fetch the token keys from auth')
         throw new HttpError(503, 'Token verification is temporarily unavailable.')
       }

@@ -53,6 +53,13 @@ export default fp(async function errorHandling (app: FastifyInstance) {
       const message = first === undefined ? `Invalid ${where}` : `Invalid ${where}: ${first.field} ${first.message}`
       return reply.code(400).send(errorBody(400, message, details))
     }
+    // PostgreSQL's data exceptions (class 22: a NUL byte in text, a date or number
+    // out of range) come from a value the client sent that a schema let through
+    const pgCode = (error as { code?: unknown }).code
+    if (typeof pgCode === 'string' && /^22[0-9A-Z]{3}$/.test(pgCode) && error.statusCode === undefined) {
+      request.log.warn({ code: pgCode, reason: error.message }, 'value refused by the database')
+      return reply.code(400).send(errorBody(400, 'A value in the request cannot be stored or compared (for example a NUL character, or a date or number out of range).'))
+    }
     const status = typeof error.statusCode === 'number' ? error.statusCode : 500
     if (status >= 400 && status < 500) {
       request.log.info({ code: error.code, statusCode: status }, error.message)

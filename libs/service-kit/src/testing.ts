@@ -118,7 +118,9 @@ export interface TestTokenIssuer {
   jwksBaseUrl: string
   issuer: string
   audience: string
-  token: (claims: { sub: string, username?: string, email?: string, staff?: boolean }, options?: { expiresInSeconds?: number }) => string
+  token: (claims: { sub: string, username?: string, email?: string, staff?: boolean }, options?: { expiresInSeconds?: number, kid?: string }) => string
+  /** How many times the JWKS was fetched. */
+  jwksRequests: () => number
   close: () => Promise<void>
 }
 
@@ -131,8 +133,10 @@ export async function startTestTokenIssuer (t: Teardown, options: { issuer?: str
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   const kid = randomBytes(8).toString('hex')
   const jwk = { ...createPublicKey(privateKey).export({ format: 'jwk' }), kid, alg: 'ES256', use: 'sig' }
+  let jwksRequests = 0
   const server = createServer((req, res) => {
     if (req.url === '/.well-known/jwks.json') {
+      jwksRequests++
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }))
     } else {
       res.writeHead(404).end()
@@ -149,9 +153,10 @@ export async function startTestTokenIssuer (t: Teardown, options: { issuer?: str
     issuer,
     audience,
     token (claims, tokenOptions = {}) {
-      const sign = createSigner({ key: pem, algorithm: 'ES256', kid, iss: issuer, aud: audience, expiresIn: (tokenOptions.expiresInSeconds ?? 900) * 1000 })
+      const sign = createSigner({ key: pem, algorithm: 'ES256', kid: tokenOptions.kid ?? kid, iss: issuer, aud: audience, expiresIn: (tokenOptions.expiresInSeconds ?? 900) * 1000 })
       return sign({ username: claims.sub.slice(0, 8), email: `${claims.sub.slice(0, 8)}@example.com`, staff: false, typ: 'access', ...claims })
     },
+    jwksRequests: () => jwksRequests,
     close
   }
 }

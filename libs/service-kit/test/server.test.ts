@@ -15,6 +15,7 @@ function build (logs = new LogCapture()) {
   })
   app.get('/api/teapot', async () => { throw new HttpError(418, 'I am a teapot.') })
   app.get('/api/boom', async () => { throw new Error('database password is hunter2') })
+  app.get('/api/nul', async () => { throw Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), { code: '22021' }) })
   t.after(() => app.close())
   return { app, logs }
 }
@@ -111,4 +112,11 @@ t.test('/metrics serves Prometheus metrics, request durations included', async (
   t.match(res.headers['content-type'], /text\/plain/)
   t.match(res.body, /http_request_duration_seconds/)
   t.match(res.body, /process_cpu_user_seconds_total/)
+})
+
+t.test('a value PostgreSQL refuses (class 22) is the client\'s 400, not a 500', async (t) => {
+  const { app } = build()
+  const res = await app.inject({ method: 'GET', url: '/api/nul' })
+  t.equal(res.statusCode, 400)
+  t.match(res.json().message, /NUL character/)
 })
