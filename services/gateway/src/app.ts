@@ -43,23 +43,19 @@ export function upstreamGroupsOf (app: FastifyInstance, config: GatewayConfig, o
 
 type AnyHeaders = IncomingHttpHeaders | Http2IncomingHttpHeaders
 
-function headerText (value: string | string[] | undefined): string | undefined {
-  if (value === undefined) return undefined
-  const text = Array.isArray(value) ? value.join(', ') : value
-  return text.trim() === '' ? undefined : text
-}
 
 /**
  * What the upstream gets besides the client's own headers (Authorization
  * included, untouched): this request's id, and who the client was.
  */
 function rewriteRequestHeaders (request: FastifyRequest<RequestGenericInterface, RawServerBase>, headers: AnyHeaders): AnyHeaders {
-  const prior = headerText(headers['x-forwarded-for'])
-  const client = request.raw.socket.remoteAddress ?? 'unknown'
   return {
     ...headers,
     'x-request-id': request.id,
-    'x-forwarded-for': prior === undefined ? client : `${prior}, ${client}`,
+    // only the client address the gateway determined itself (its own TRUST_PROXY
+    // decides whether a forwarded header in front of it is believed): a client
+    // cannot slip a made-up address to the services behind it
+    'x-forwarded-for': request.ip,
     'x-forwarded-proto': request.protocol,
     'x-forwarded-host': request.host
   }
