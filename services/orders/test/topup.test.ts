@@ -26,7 +26,7 @@ t.test('the price matches exactly as a decimal, string or number', async (t) => 
     const res = await app.inject({ method: 'POST', url: '/api/topup/', headers: player(), payload: { ...demoTopup, product_price: price } })
     t.equal(res.statusCode, 201, `price ${JSON.stringify(price)} is accepted`)
   }
-  for (const price of [699.01, '699.001', '698.99', 700, '6990']) {
+  for (const price of [699.01, '699.001', '698.99', 700, '6990', '698.9999999999999999', '6.99e2']) {
     const res = await app.inject({ method: 'POST', url: '/api/topup/', headers: player(), payload: { ...demoTopup, product_price: price } })
     t.equal(res.statusCode, 400, `price ${JSON.stringify(price)} is refused`)
     t.equal(res.json().message, "Product not found or doesn't match the game.")
@@ -77,7 +77,7 @@ t.test('Idempotency-Key: a retry returns the first response; a changed body is a
   const second = await app.inject({ method: 'POST', url: '/api/topup/', headers, payload: { ...demoTopup } })
   t.equal(second.statusCode, 201)
   t.same(second.json(), first.json(), 'the same response again')
-  const changed = await app.inject({ method: 'POST', url: '/api/topup/', headers, payload: { ...demoTopup, product_price: 699 } })
+  const changed = await app.inject({ method: 'POST', url: '/api/topup/', headers, payload: { ...demoTopup, product_price: '700.00' } })
   t.equal(changed.statusCode, 422)
   const otherUser = await app.inject({ method: 'POST', url: '/api/topup/', headers: { ...player(OTHER_PLAYER_ID), 'idempotency-key': 'retry-me-1' }, payload: demoTopup })
   t.equal(otherUser.statusCode, 201)
@@ -93,4 +93,26 @@ t.test('Idempotency-Key: a retry returns the first response; a changed body is a
   t.equal(orders.length, 2, 'one order per key')
   const outbox = await app.db.selectFrom('outbox').select('id').execute()
   t.equal(outbox.length, 3, 'one event per order')
+})
+
+t.test('a JSON number price is compared as written, not as the float it parses to', async (t) => {
+  const { app, player } = await build(t)
+  const send = async (price: string, key?: string) => await app.inject({
+    method: 'POST',
+    url: '/api/topup/',
+    headers: { ...player(), 'content-type': 'application/json', ...(key === undefined ? {} : { 'idempotency-key': key }) },
+    payload: JSON.stringify({ ...demoTopup, product_price: 0 }).replace('"product_price":0', `"product_price":${price}`)
+  })
+  t.equal((await send('698.9999999999999999')).statusCode, 400, 'a hair below the price, though it parses to 699')
+  t.equal((await send('699.0000000000000001')).statusCode, 400, 'a hair above')
+  t.equal((await send('6.99e2')).statusCode, 400, 'an exponent is not a plain decimal')
+  t.equal((await send('699.00')).statusCode, 201)
+  t.equal((await send('699')).statusCode, 201)
+
+  // the same price spelled differently is the same request for an Idempotency-Key
+  const first = await send('699', 'same-price-1')
+  t.equal(first.statusCode, 201)
+  const again = await app.inject({ method: 'POST', url: '/api/topup/', headers: { ...player(), 'idempotency-key': 'same-price-1' }, payload: { ...demoTopup, product_price: '699.00' } })
+  t.equal(again.statusCode, 201)
+  t.equal(again.json().order_id, first.json().order_id)
 })

@@ -19,8 +19,10 @@ export function encodeCursor (row: { created_at: Date, id: string }): string {
 export function decodeCursor (cursor: string): OrderCursor | null {
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
+    // exactly what encodeCursor writes: an ISO instant of a sane year, and a uuid
     if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string' &&
-      !Number.isNaN(Date.parse(value[0])) && /^[0-9a-f-]{36}$/.test(value[1])) {
+      /^(19|20|21)\d{2}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(value[0]) && !Number.isNaN(Date.parse(value[0])) &&
+      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(value[1])) {
       return { createdAt: value[0], id: value[1] }
     }
   } catch { /* fall through: not a cursor we made */ }

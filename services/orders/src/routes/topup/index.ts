@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Static } from 'typebox'
 import { errorResponses, HttpError } from '@topup/service-kit'
 import { findActiveGame, findMatchingProduct } from '../../db/catalog.js'
-import { toDecimalString } from '../../db/decimal.js'
+import { canonicalDecimal, keepPriceLiteral, toDecimalString } from '../../db/decimal.js'
 import { BACKDATING_DISABLED, BACKDATING_HEADER, BACKDATING_IN_PRODUCTION, parseBackdating } from '../../backdating.js'
 import { claimKey, requestHash, storeResponse } from '../../db/idempotency.js'
 import { insertOrder } from '../../db/orders.js'
@@ -36,6 +36,15 @@ function createdAt (header: string | undefined, policy: TopupOptions['backdating
 }
 
 const topup: FastifyPluginAsyncTypebox<TopupOptions> = async (app, options) => {
+  // this route only: Fastify's own JSON parsing (prototype-poisoning safe), then the price as written
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, raw, done) => {
+    const text = typeof raw === 'string' ? raw : raw.toString('utf8')
+    void parseJson(request, text, (err, parsed) => {
+      if (err !== null) { done(err); return }
+      done(null, keepPriceLiteral(text, parsed))
+    })
+  })
   app.post('/api/topup/', {
     onRequest: app.authenticate,
     schema: {
@@ -57,7 +66,7 @@ const topup: FastifyPluginAsyncTypebox<TopupOptions> = async (app, options) => {
 
     const result = await app.db.transaction().execute(async (trx) => {
       if (key !== undefined) {
-        const claim = await claimKey(trx, user.sub, key, requestHash(body))
+        const claim = await claimKey(trx, user.sub, key, requestHash({ ...body, product_price: price === null ? body.product_price : canonicalDecimal(price) }))
         if (claim.kind === 'mismatch') throw new HttpError(422, 'This Idempotency-Key was already used with a different request body.')
         // only a 201 is ever stored: a refused request rolls its key back
         if (claim.kind === 'replay') return { body: claim.body as Static<typeof TopupCreated>, replayed: true }

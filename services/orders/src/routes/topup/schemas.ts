@@ -6,7 +6,9 @@ export const TopupBody = Type.Object({
   product_name: Type.String({ minLength: 1, maxLength: 100 }),
   product_id: Type.Integer({ minimum: 1, maximum: 2147483647 }),
   product_price: Type.Union([
-    Type.String({ pattern: '^\\s*\\d{1,12}(\\.\\d{1,12})?\\s*$', maxLength: 40 }),
+    // any number-like text passes here, so the validator never coerces it into a float;
+    // whether it is the exact price is decided against the catalog
+    Type.String({ pattern: '^\\s*-?\\d+(\\.\\d+)?([eE][+-]?\\d+)?\\s*$', maxLength: 60 }),
     Type.Number({ minimum: 0 })
   ], { description: 'The price the client saw, as a JSON number or a decimal string; compared exactly' })
 }, {
