@@ -103,8 +103,9 @@ export async function startConsumer<DB extends InboxDatabase, M extends Record<s
 
   function settle (channel: Channel, message: ConsumeMessage, outcome: 'ack' | 'requeue' | 'dead-letter'): void {
     try {
+      // reject, not nack: from RabbitMQ 4.3 only basic.reject counts towards a quorum queue's delivery limit
       if (outcome === 'ack') channel.ack(message)
-      else channel.nack(message, false, outcome === 'requeue')
+      else channel.reject(message, outcome === 'requeue')
     } catch (err) {
       // the channel is gone: the broker requeues the message, the inbox makes the redelivery harmless
       log.warn({ event_id: message.properties.messageId, reason: errorMessage(err), outcome }, 'could not settle a message; the broker will redeliver it')

@@ -17,7 +17,7 @@ export interface OutboxTable {
   correlation_id: string
   /** The whole event envelope. */
   payload: ColumnType<unknown, string, string>
-  created_at: Generated<Timestamp>
+  created_at: Timestamp
   /** Null until the broker confirmed it. */
   sent_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
   /** Failed publish attempts, and the last failure. */
@@ -30,7 +30,7 @@ export interface InboxTable {
   event_id: string
   type: string
   routing_key: string
-  received_at: Generated<Timestamp>
+  received_at: Timestamp
 }
 
 export interface OutboxDatabase { outbox: OutboxTable }
@@ -111,5 +111,17 @@ export async function pruneSentEvents<DB extends OutboxDatabase> (db: Kysely<DB>
     .where('sent_at', 'is not', null)
     .where('sent_at', '<', new Date(Date.now() - olderThanMs))
     .executeTakeFirst()
+  return Number(result.numDeletedRows)
+}
+
+/**
+ * Deletes inbox entries older than `olderThanMs` (housekeeping); returns how
+ * many. Keep them far longer than any redelivery can take: they are what
+ * makes a duplicate harmless.
+ */
+export async function pruneInbox<DB extends InboxDatabase> (db: Kysely<DB>, olderThanMs: number): Promise<number> {
+  const inbox = db as unknown as Kysely<InboxDatabase>
+  const cutoff = new Date(Date.now() - olderThanMs)
+  const result = await inbox.deleteFrom('inbox').where(sql<boolean>`received_at < ${cutoff}`).executeTakeFirst()
   return Number(result.numDeletedRows)
 }

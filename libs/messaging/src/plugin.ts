@@ -4,7 +4,7 @@ import type { Kysely } from 'kysely'
 import type { ReadinessCheck as _ReadinessCheck } from '@topup/service-kit'
 import { BrokerConnection } from './connection.js'
 import { startConsumer, type AnyEventHandler, type Consumer, type EventHandlers } from './consumer.js'
-import type { InboxDatabase, OutboxDatabase } from './outbox.js'
+import { pruneInbox, pruneSentEvents, type InboxDatabase, type OutboxDatabase } from './outbox.js'
 import { startOutboxRelay, type OutboxRelay } from './relay.js'
 
 export interface MessagingOptions {
@@ -34,6 +34,8 @@ export interface MessagingOptions {
   relay?: { batchSize?: number, pollIntervalMs?: number, retryInitialMs?: number, retryMaxMs?: number }
   reconnect?: { initialDelayMs?: number, maxDelayMs?: number }
   consumerRetryDelayMs?: number
+  /** Housekeeping: how long sent outbox rows and inbox entries are kept (defaults 7 and 30 days). */
+  retention?: { sentEventsMs?: number, inboxMs?: number, everyMs?: number }
 }
 
 /**
@@ -108,7 +110,21 @@ export default fp(async function messaging (app: FastifyInstance, options: Messa
     }
   })
 
+  // housekeeping: published events and old inbox ids do not pile up forever
+  const sentEventsMs = options.retention?.sentEventsMs ?? 7 * 24 * 3600_000
+  const inboxMs = options.retention?.inboxMs ?? 30 * 24 * 3600_000
+  const housekeeping = setInterval(() => {
+    const tasks: Array<Promise<number>> = []
+    if (options.publishes === true) tasks.push(pruneSentEvents(options.db as unknown as Kysely<OutboxDatabase>, sentEventsMs))
+    if (Object.keys(options.handlers ?? {}).length > 0) tasks.push(pruneInbox(options.db as unknown as Kysely<InboxDatabase>, inboxMs))
+    Promise.all(tasks).then((counts) => {
+      if (counts.some((n) => n > 0)) log.info({ pruned: counts }, 'pruned old outbox and inbox rows')
+    }).catch((err: unknown) => { log.warn({ reason: (err as Error).message }, 'outbox/inbox housekeeping failed; will retry') })
+  }, options.retention?.everyMs ?? 3600_000)
+  housekeeping.unref()
+
   app.addHook('onClose', async () => {
+    clearInterval(housekeeping)
     await Promise.all([state.relay?.stop(), state.consumer?.stop()])
     await connection.close()
   })

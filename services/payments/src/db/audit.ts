@@ -2,8 +2,12 @@ import type { Insertable, Kysely } from 'kysely'
 import type { Database, WebhookCallsTable } from './schema.js'
 
 const MAX_BODY = 4096
+/** An unsigned call is anyone's: keep enough to investigate, not enough to fill the table. */
+const MAX_UNSIGNED_BODY = 256
 
 /** Every webhook call is kept, whatever its outcome, outside the business transaction. */
 export async function recordWebhookCall (db: Kysely<Database>, call: Insertable<WebhookCallsTable>): Promise<void> {
-  await db.insertInto('webhook_calls').values({ ...call, body: call.body.slice(0, MAX_BODY) }).execute()
+  // text columns refuse NUL: keep it visible instead of losing the record
+  const body = call.body.replaceAll('\u0000', '\\u0000').slice(0, call.signature_valid ? MAX_BODY : MAX_UNSIGNED_BODY)
+  await db.insertInto('webhook_calls').values({ ...call, body }).execute()
 }
