@@ -8,7 +8,6 @@ export const ErrorResponse = Type.Object({
   details: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() })))
 }, { description: 'Error (DESIGN §2): statusCode, error, message, and details for validation failures' })
 
-export const ValidationErrorResponse = ErrorResponse
 
 /** The error responses of a route, keyed by status code, for its `response` schema. */
 export function errorResponses (...codes: number[]): Record<number, typeof ErrorResponse> {

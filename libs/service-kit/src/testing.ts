@@ -208,3 +208,16 @@ export async function serviceTestEnv (t: Teardown, service: string): Promise<Ser
     env: { NODE_ENV: 'test', LOG_LEVEL: 'info', DATABASE_URL: databaseUrl, AMQP_URL: amqpUrl, BROKER_PREFIX: prefix, AUTH_URL: issuer.jwksBaseUrl }
   }
 }
+
+/** The users service tests act as (fixed ids, so tests can assert on them). */
+export const PLAYER_ID = '11111111-1111-4111-8111-111111111111'
+export const OTHER_PLAYER_ID = '22222222-2222-4222-8222-222222222222'
+export const STAFF_ID = '33333333-3333-4333-8333-333333333333'
+
+/** Authorization headers for a player (any id) or the staff member, signed by the test issuer. */
+export function testUsers (issuer: TestTokenIssuer): { player: (sub?: string) => { authorization: string }, staff: () => { authorization: string } } {
+  return {
+    player: (sub = PLAYER_ID) => ({ authorization: `Bearer ${issuer.token({ sub, email: `${sub.slice(0, 4)}@players.test` })}` }),
+    staff: () => ({ authorization: `Bearer ${issuer.token({ sub: STAFF_ID, staff: true, email: 'staff@topup.test' })}` })
+  }
+}

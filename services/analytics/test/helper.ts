@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import amqplib from 'amqplib'
 import type { Transaction } from 'kysely'
-import { LogCapture, serviceTestEnv, type Teardown, type TestTokenIssuer } from '@topup/service-kit/testing'
+import { LogCapture, PLAYER_ID, serviceTestEnv, STAFF_ID, testUsers, type Teardown, type TestTokenIssuer } from '@topup/service-kit/testing'
 import { makeEvent, OrderCreated, PaymentStatusChanged, validateEvent, type OrderCreatedEvent, type PaymentStatusChangedEvent } from '@topup/contracts'
 import { deleteTopology, type InboxDatabase } from '@topup/messaging'
 import { buildApp } from '../src/app.js'
@@ -25,8 +25,7 @@ export interface Harness {
 
 export type AnyEvent = OrderCreatedEvent | PaymentStatusChangedEvent
 
-export const PLAYER_ID = '11111111-1111-4111-8111-111111111111'
-export const STAFF_ID = '33333333-3333-4333-8333-333333333333'
+export { PLAYER_ID, STAFF_ID }
 
 /** Builds the analytics app on a throwaway database and broker prefix; closed (and its queues deleted) after the test. */
 export async function build (t: Teardown, options: { env?: Record<string, string>, now?: () => Date, extend?: (app: Harness['app'], issuer: TestTokenIssuer) => void } = {}): Promise<Harness> {
@@ -51,8 +50,7 @@ export async function build (t: Teardown, options: { env?: Record<string, string
     prefix,
     databaseUrl,
     amqpUrl,
-    player: (sub = PLAYER_ID) => ({ authorization: `Bearer ${issuer.token({ sub, email: 'player@players.test' })}` }),
-    staff: () => ({ authorization: `Bearer ${issuer.token({ sub: STAFF_ID, staff: true, email: 'staff@topup.test' })}` }),
+    ...testUsers(issuer),
     deliver: async (event) => await deliver(app.db, event)
   }
 }

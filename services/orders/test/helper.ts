@@ -1,6 +1,6 @@
 import amqplib from 'amqplib'
 import { deleteTopology } from '@topup/messaging'
-import { LogCapture, rabbitUrl, serviceTestEnv, type Teardown, type TestTokenIssuer } from '@topup/service-kit/testing'
+import { LogCapture, rabbitUrl, serviceTestEnv, testUsers, type Teardown, type TestTokenIssuer } from '@topup/service-kit/testing'
 import { buildApp } from '../src/app.js'
 import { loadOrdersConfig } from '../src/config.js'
 
@@ -15,9 +15,7 @@ export interface Harness {
   staff: () => { authorization: string }
 }
 
-export const PLAYER_ID = '11111111-1111-4111-8111-111111111111'
-export const OTHER_PLAYER_ID = '22222222-2222-4222-8222-222222222222'
-export const STAFF_ID = '33333333-3333-4333-8333-333333333333'
+export { OTHER_PLAYER_ID, PLAYER_ID, STAFF_ID } from '@topup/service-kit/testing'
 
 /** Builds the orders app on a throwaway database and broker prefix; closed after the test. */
 export async function build (t: Teardown, env: Record<string, string> = {}): Promise<Harness> {
@@ -41,8 +39,7 @@ export async function build (t: Teardown, env: Record<string, string> = {}): Pro
     logs,
     prefix,
     databaseUrl,
-    player: (sub = PLAYER_ID) => ({ authorization: `Bearer ${issuer.token({ sub, email: `${sub.slice(0, 4)}@players.test` })}` }),
-    staff: () => ({ authorization: `Bearer ${issuer.token({ sub: STAFF_ID, staff: true, email: 'staff@topup.test' })}` })
+    ...testUsers(issuer)
   }
 }
 

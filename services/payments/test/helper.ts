@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { LightMyRequestResponse } from 'fastify'
 import { OrderCreated, type OrderCreatedEvent } from '@topup/contracts'
 import { BrokerConnection, deleteTopology, type Logger } from '@topup/messaging'
-import { LogCapture, serviceTestEnv, type Teardown, type TestTokenIssuer } from '@topup/service-kit/testing'
+import { LogCapture, PLAYER_ID, serviceTestEnv, type Teardown, type TestTokenIssuer } from '@topup/service-kit/testing'
 import { buildApp } from '../src/app.js'
 import { loadPaymentsConfig } from '../src/config.js'
 import type { TransactionRow } from '../src/db/transactions.js'
@@ -12,7 +12,7 @@ import { waitFor } from '@topup/service-kit/testing'
 export { waitFor }
 
 export const WEBHOOK_SECRET = 'test-webhook-secret-0123456789abcdef'
-export const PLAYER_ID = '11111111-1111-4111-8111-111111111111'
+export { PLAYER_ID }
 
 /** A raw amqplib channel (typed without a direct amqplib dependency). */
 export type Channel = Awaited<ReturnType<BrokerConnection['createChannel']>>
