@@ -23,14 +23,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { createServer, type AddressInfo } from 'node:net'
 import { dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import t from 'tap'
 import { BrokerConnection, deleteTopology, serviceQueueNames, type Logger } from '@topup/messaging'
-import { createTestDatabase, rabbitUrl, uniqueName } from '@topup/service-kit/testing'
+import { createTestDatabase, freeLowPort, rabbitUrl, uniqueName } from '@topup/service-kit/testing'
 import { signPayload } from '../../services/payments/dist/src/signature.js'
 
 /** Orders placed (and settled). 2000 runs in well under two minutes on 2 cores. */
@@ -53,14 +52,6 @@ interface Proc {
   exited: Promise<void>
   done: boolean
   killed: boolean
-}
-
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => { server.listen(0, '127.0.0.1', resolve) })
-  const { port } = server.address() as AddressInfo
-  await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
-  return port
 }
 
 function withApplicationName (url: string, name: string): string {
@@ -181,50 +172,66 @@ t.test('scaled services share the work through the gateway; killing instances lo
   }
 
   const tail = (p: Proc, n = 15): string => `${p.name}:\n  ${p.lines.slice(-n).join('\n  ')}`
-  async function ready (p: Proc, path = '/ready'): Promise<void> {
-    await waitUntil(`${p.name} ${path}`, 60_000, async () => {
+  /** Until the process answers 200 on /ready; gives up at once when it exits (its output is then complete). */
+  async function ready (p: Proc): Promise<void> {
+    const deadline = Date.now() + 60_000
+    for (;;) {
       if (p.done) throw new Error(`${p.name} exited\n${tail(p)}`)
-      const response = await fetch(`${p.url}${path}`).catch(() => undefined)
-      return response?.status === 200
-    }, 100)
+      // a bounded wait: whatever else may hold the port need not answer at all
+      const response = await fetch(`${p.url}/ready`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined)
+      if (response?.status === 200) return
+      if (Date.now() > deadline) throw new Error(`timed out after 60 s waiting for ${p.name} /ready\n${tail(p)}`)
+      await sleep(100)
+    }
+  }
+  /**
+   * Starts a process on a free port and waits until it is ready. The port can be
+   * taken between our check and the child's bind: then another port.
+   */
+  async function launch (name: string, service: Service | 'gateway', env: Record<string, string>): Promise<Proc> {
+    for (let attempt = 1; ; attempt++) {
+      const port = await freeLowPort(20_000, 32_000)
+      const p = start(name, service, port, env)
+      try {
+        await ready(p)
+        return p
+      } catch (err) {
+        const portTaken = p.done && p.lines.some((l) => l.includes('EADDRINUSE'))
+        if (!portTaken || attempt === 5) throw err
+        procs.splice(procs.indexOf(p), 1)
+        t.comment(`${name}: port ${port} was taken before it could listen; trying another`)
+      }
+    }
   }
 
   // --- the services -------------------------------------------------------------
-  const authPort = await freePort()
-  const authUrl = `http://127.0.0.1:${authPort}`
-  const common = { AMQP_URL: amqpUrl, BROKER_PREFIX: prefix, AUTH_URL: authUrl }
-  const auth = start('auth', 'auth', authPort, {
+  const auth = await launch('auth', 'auth', {
     DATABASE_URL: withApplicationName(databases.auth, 'auth'),
-    AUTH_URL: authUrl,
     STAFF_USERNAME: staff.username,
     STAFF_EMAIL: staff.email,
     STAFF_PASSWORD: staff.password
   })
-  await ready(auth)
+  const common = { AMQP_URL: amqpUrl, BROKER_PREFIX: prefix, AUTH_URL: auth.url }
 
   const instances: Record<Service, Proc[]> = { auth: [auth], orders: [], payments: [], analytics: [] }
-  for (const service of CONSUMERS) {
-    for (let i = 1; i <= SCALE[service]; i++) {
-      const name = `${service}#${i}`
-      instances[service].push(start(name, service, await freePort(), {
-        ...common,
-        DATABASE_URL: withApplicationName(databases[service], name),
-        ...(service === 'payments' ? { PAYMENT_WEBHOOK_SECRET: webhookSecret } : {}),
-        ...(service === 'orders' ? { DEMO_CATALOG: 'true' } : {})
-      }))
-    }
-  }
-  await Promise.all(CONSUMERS.flatMap((s) => instances[s]).map(async (p) => { await ready(p) }))
+  await Promise.all(CONSUMERS.flatMap((service) => Array.from({ length: SCALE[service] }, async (_, i) => {
+    const name = `${service}#${i + 1}`
+    instances[service][i] = await launch(name, service, {
+      ...common,
+      DATABASE_URL: withApplicationName(databases[service], name),
+      ...(service === 'payments' ? { PAYMENT_WEBHOOK_SECRET: webhookSecret } : {}),
+      ...(service === 'orders' ? { DEMO_CATALOG: 'true' } : {})
+    })
+  })))
 
   const urls = (service: Service): string => instances[service].map((p) => p.url).join(',')
-  const gateway = start('gateway', 'gateway', await freePort(), {
+  const gateway = await launch('gateway', 'gateway', {
     AUTH_URLS: urls('auth'),
     ORDERS_URLS: urls('orders'),
     PAYMENTS_URLS: urls('payments'),
     ANALYTICS_URLS: urls('analytics'),
     LOG_LEVEL: 'warn'
   })
-  await ready(gateway)
   const all = [...Object.values(instances).flat(), gateway]
   t.teardown(() => {
     if (t.passing()) return

@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net'
 import type { Kysely } from 'kysely'
 import { BrokerConnection, deleteTopology, serviceQueueNames, type Logger } from '@topup/messaging'
 import type { App } from '@topup/service-kit'
-import { createTestDatabase, LogCapture, rabbitUrl, uniqueName } from '@topup/service-kit/testing'
+import { closedUrl, createTestDatabase, LogCapture, rabbitUrl, uniqueName } from '@topup/service-kit/testing'
 import { buildApp as buildAuth } from '../../services/auth/dist/src/app.js'
 import { loadAuthConfig } from '../../services/auth/dist/src/config.js'
 import { buildApp as buildGateway } from '../../services/gateway/dist/src/app.js'
@@ -118,16 +118,6 @@ function dbOf<DB> (app: App): Kysely<DB> {
 
 function baseUrlOf (app: App): string {
   const { port } = app.server.address() as AddressInfo
-  return `http://127.0.0.1:${port}`
-}
-
-/** A URL where nothing listens: a port that was free a moment ago. */
-async function closedUrl (): Promise<string> {
-  const { createServer } = await import('node:net')
-  const server = createServer()
-  await new Promise<void>((resolve) => { server.listen(0, '127.0.0.1', resolve) })
-  const { port } = server.address() as AddressInfo
-  await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
   return `http://127.0.0.1:${port}`
 }
 

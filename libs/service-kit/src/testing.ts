@@ -5,6 +5,7 @@
  * laptop with Docker fall back to testcontainers — and CI fails instead.
  */
 import { randomBytes } from 'node:crypto'
+import { createServer as createNetServer } from 'node:net'
 import { Writable } from 'node:stream'
 import pg from 'pg'
 import type { Browser } from 'playwright-core'
@@ -114,6 +115,33 @@ export class LogCapture extends Writable {
  * A stand-in for the auth service's token side, for services tested on their
  * own: a real ES256 key, its JWKS served over HTTP, and tokens signed with it.
  */
+/**
+ * A port on 127.0.0.1 that was free a moment ago, chosen in [min, max) below
+ * the kernel's ephemeral range (32768+): that range is where every `listen(0)`
+ * and outgoing connection of the test files running alongside take their
+ * ports, so a port from it can be taken before it is used. Callers that bind
+ * it later still retry on EADDRINUSE; callers that want it closed get one no
+ * other test listens on.
+ */
+export async function freeLowPort (min = 10_000, max = 32_000): Promise<number> {
+  for (;;) {
+    const port = min + Math.floor(Math.random() * (max - min))
+    const server = createNetServer()
+    const bound = await new Promise<boolean>((resolve) => {
+      server.once('error', () => { resolve(false) })
+      server.listen(port, '127.0.0.1', () => { resolve(true) })
+    })
+    if (!bound) continue
+    await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
+    return port
+  }
+}
+
+/** A URL where nothing listens (connections are refused): a free port below 20000, a range no test listens on. */
+export async function closedUrl (): Promise<string> {
+  return `http://127.0.0.1:${await freeLowPort(10_000, 20_000)}`
+}
+
 export interface TestTokenIssuer {
   jwksBaseUrl: string
   issuer: string

@@ -1,7 +1,8 @@
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
-import { deadUrl, startCountingUpstream, startGateway, type CountingUpstream, type Echo } from './helper.js'
+import { closedUrl } from '@topup/service-kit/testing'
+import { startCountingUpstream, startGateway, type CountingUpstream, type Echo } from './helper.js'
 
 interface Readiness { status: string, checks: Record<string, unknown> }
 
@@ -105,7 +106,7 @@ t.test('a connection reset before the response: idempotent requests retried, POS
 t.test('/ready lists every instance and stays 200 while one is left', async (t) => {
   const a = await startCountingUpstream(t, 'orders')
   const b = await startCountingUpstream(t, 'orders')
-  const dead = await deadUrl()
+  const dead = await closedUrl()
   const { url } = await startGateway(t, {
     auth: (await startCountingUpstream(t, 'auth')).url,
     payments: (await startCountingUpstream(t, 'payments')).url,

@@ -1,6 +1,7 @@
-import { createServer as createNetServer, type AddressInfo } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createServer, type App } from '@topup/service-kit'
+import { closedUrl } from '@topup/service-kit/testing'
 import { buildApp, type BuildOptions } from '../src/app.js'
 import { loadGatewayConfig } from '../src/config.js'
 import type { ServiceName } from '../src/routes.js'
@@ -56,15 +57,6 @@ export async function startUpstream (t: Teardown, service: string, options: Upst
   return baseUrlOf(app)
 }
 
-/** A URL on which nothing listens (a port that was free a moment ago). */
-export async function deadUrl (): Promise<string> {
-  const server = createNetServer()
-  await new Promise<void>((resolve) => { server.listen(0, '127.0.0.1', resolve) })
-  const { port } = server.address() as AddressInfo
-  await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
-  return `http://127.0.0.1:${port}`
-}
-
 const URL_VARIABLE: Record<ServiceName, string> = {
   auth: 'AUTH_URL',
   orders: 'ORDERS_URL',
@@ -84,7 +76,7 @@ export async function startGateway (
 ): Promise<{ url: string, app: App }> {
   const urls: NodeJS.ProcessEnv = {}
   for (const service of Object.keys(URL_VARIABLE) as ServiceName[]) {
-    urls[URL_VARIABLE[service]] = upstreams[service] ?? await deadUrl()
+    urls[URL_VARIABLE[service]] = upstreams[service] ?? await closedUrl()
   }
   const config = loadGatewayConfig({ LOG_LEVEL: 'silent', ...urls, ...env })
   const app = buildApp(config, options)
