@@ -1,6 +1,6 @@
 export { BrokerConnection, BrokerUnavailableError, redactUrl, type BrokerConnectionOptions, type ConnectionSetup, type PublishOptions } from './connection.js'
 export {
-  DEFAULT_DELIVERY_LIMIT, declareExchanges, declareTopology, deleteTopology, serviceQueueNames, topologyNames,
+  DEFAULT_DELIVERY_LIMIT, declareExchanges, declareTopology, deleteTopology, deleteTopologyAt, serviceQueueNames, topologyNames,
   type ServiceQueueNames, type TopologyNames, type TopologyOptions
 } from './topology.js'
 export {

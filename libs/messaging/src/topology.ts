@@ -1,4 +1,4 @@
-import type { Channel } from 'amqplib'
+import { connect, type Channel } from 'amqplib'
 
 /** Redeliveries of one message before the broker dead-letters it (quorum queue `x-delivery-limit`). */
 export const DEFAULT_DELIVERY_LIMIT = 5
@@ -88,4 +88,14 @@ export async function deleteTopology (channel: Channel, prefix: string, services
   await channel.deleteExchange(names.exchange)
   await channel.deleteExchange(names.deadLetterExchange)
   await channel.deleteExchange(names.unroutableExchange)
+}
+
+/** `deleteTopology` over a connection of its own, for a teardown that holds none. */
+export async function deleteTopologyAt (url: string, prefix: string, services: readonly string[] = []): Promise<void> {
+  const connection = await connect(url)
+  try {
+    await deleteTopology(await connection.createChannel(), prefix, services)
+  } finally {
+    await connection.close()
+  }
 }

@@ -6,7 +6,7 @@ import { pino } from 'pino'
 import { createTestDatabase, LogCapture, rabbitUrl, uniqueName } from '@topup/service-kit/testing'
 import { OrderCreated, type OrderCreatedEvent } from '@topup/contracts'
 import {
-  BrokerConnection, createInboxTable, createOutboxTable, deleteTopology, enqueueEvent,
+  BrokerConnection, createInboxTable, createOutboxTable, deleteTopologyAt, enqueueEvent,
   type InboxTable, type Logger, type OutboxTable
 } from '../src/index.js'
 export { waitFor } from '@topup/service-kit/testing'
@@ -108,10 +108,7 @@ export async function setupEnv (t: Tap): Promise<TestEnv> {
   t.teardown(async () => {
     for (const c of connections) await c.close()
     for (const p of proxies) await p.close()
-    const admin = await amqplib.connect(amqpUrl)
-    const channel = await admin.createChannel()
-    await deleteTopology(channel, prefix, [...services])
-    await admin.close()
+    await deleteTopologyAt(amqpUrl, prefix, [...services])
     for (const r of raw) await r.close().catch(() => {})
     await db.destroy()
   })

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto'
-import amqplib from 'amqplib'
 import type { Transaction } from 'kysely'
 import { LogCapture, PLAYER_ID, serviceTestEnv, STAFF_ID, testUsers, type Teardown, type TestTokenIssuer } from '@topup/service-kit/testing'
 import { makeEvent, OrderCreated, PaymentStatusChanged, validateEvent, type OrderCreatedEvent, type PaymentStatusChangedEvent } from '@topup/contracts'
-import { deleteTopology, type InboxDatabase } from '@topup/messaging'
+import { deleteTopologyAt, type InboxDatabase } from '@topup/messaging'
 import { buildApp } from '../src/app.js'
 import { loadAnalyticsConfig } from '../src/config.js'
 import type { Database } from '../src/db/schema.js'
@@ -36,10 +35,7 @@ export async function build (t: Teardown, options: { env?: Record<string, string
   const app = await buildApp(config, { logStream: process.env.TEST_LOGS === '1' ? process.stderr : logs, ...(options.now === undefined ? {} : { now: options.now }) })
   t.teardown(async () => {
     await app.close()
-    const admin = await amqplib.connect(amqpUrl)
-    const channel = await admin.createChannel()
-    await deleteTopology(channel, prefix, ['analytics'])
-    await admin.close()
+    await deleteTopologyAt(amqpUrl, prefix, ['analytics'])
   })
   options.extend?.(app, issuer)
   await app.ready()

@@ -1,6 +1,5 @@
-import amqplib from 'amqplib'
-import { deleteTopology } from '@topup/messaging'
-import { LogCapture, rabbitUrl, serviceTestEnv, testUsers, type Teardown, type TestTokenIssuer } from '@topup/service-kit/testing'
+import { deleteTopologyAt } from '@topup/messaging'
+import { LogCapture, serviceTestEnv, testUsers, type Teardown, type TestTokenIssuer } from '@topup/service-kit/testing'
 import { buildApp } from '../src/app.js'
 import { loadOrdersConfig } from '../src/config.js'
 
@@ -19,7 +18,7 @@ export { OTHER_PLAYER_ID, PLAYER_ID, STAFF_ID } from '@topup/service-kit/testing
 
 /** Builds the orders app on a throwaway database and broker prefix; closed after the test. */
 export async function build (t: Teardown, env: Record<string, string> = {}): Promise<Harness> {
-  const { databaseUrl, issuer, prefix, env: base } = await serviceTestEnv(t, 'orders')
+  const { databaseUrl, issuer, prefix, amqpUrl, env: base } = await serviceTestEnv(t, 'orders')
   const logs = new LogCapture()
   const config = loadOrdersConfig({ ...base, DEMO_CATALOG: 'true', ...env })
   // TEST_LOGS=1 shows the service's log lines while a test runs
@@ -27,10 +26,7 @@ export async function build (t: Teardown, env: Record<string, string> = {}): Pro
   t.teardown(async () => {
     await app.close()
     // the test's exchanges and queues go with it (idle quorum queues slow the broker down)
-    const admin = await amqplib.connect(await rabbitUrl())
-    const channel = await admin.createChannel()
-    await deleteTopology(channel, prefix, ['orders'])
-    await admin.close()
+    await deleteTopologyAt(amqpUrl, prefix, ['orders'])
   })
   await app.ready()
   return {
