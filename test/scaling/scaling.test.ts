@@ -30,6 +30,7 @@ import pg from 'pg'
 import t from 'tap'
 import { BrokerConnection, deleteTopology, serviceQueueNames, type Logger } from '@topup/messaging'
 import { createTestDatabase, freeLowPort, rabbitUrl, uniqueName } from '@topup/service-kit/testing'
+import { exampleTopupRequest } from '../../services/orders/dist/src/routes/topup/schemas.js'
 import { signPayload } from '../../services/payments/dist/src/signature.js'
 
 /** Orders placed (and settled). 2000 runs in well under two minutes on 2 cores. */
@@ -304,7 +305,7 @@ t.test('scaled services share the work through the gateway; killing instances lo
     })
   }))
 
-  const topupBody = JSON.stringify({ gamename: 'clash of clan', game_id: 'coc123', product_name: 'UC Pack 500', product_id: 4, product_price: '699.00' })
+  const topupBody = JSON.stringify(exampleTopupRequest)
   const expected = (i: number): 'success' | 'failed' => i % 4 === 3 ? 'failed' : 'success'
   const created = new Map<string, { transactionId: string, status: 'success' | 'failed' }>()
   let completed = 0

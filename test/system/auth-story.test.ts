@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
-import { startSystem, type Tokens } from './harness.js'
+import { demoTopup, startSystem, type Tokens } from './harness.js'
 
 const newName = (): string => `player_${randomBytes(5).toString('hex')}`
 
@@ -69,7 +69,7 @@ t.test('a player signs up, uses and loses their tokens, all through the gateway'
   const games = await http<Array<{ name: string }>>('GET', '/api/games/')
   t.notOk(games.body.some((g) => g.name === 'Not Allowed'), 'and the game was not created')
   const validBodies: Record<string, unknown> = {
-    '/api/topup/': { gamename: 'clash of clan', game_id: 'coc123', product_name: 'UC Pack 500', product_id: 4, product_price: '699.00' },
+    '/api/topup/': demoTopup,
     '/api/games/': { name: 'Anonymous Game', game_id: 'anon1', is_active: true },
     '/api/profile/': { preferred_game: 'Free Fire' }
   }

@@ -22,6 +22,7 @@ import { loadGatewayConfig } from '../../services/gateway/dist/src/config.js'
 import { buildApp as buildOrders } from '../../services/orders/dist/src/app.js'
 import { loadOrdersConfig } from '../../services/orders/dist/src/config.js'
 import type { Database as OrdersDatabase } from '../../services/orders/dist/src/db/schema.js'
+import { exampleTopupRequest } from '../../services/orders/dist/src/routes/topup/schemas.js'
 import { buildApp as buildPayments } from '../../services/payments/dist/src/app.js'
 import { loadPaymentsConfig } from '../../services/payments/dist/src/config.js'
 import type { Database as PaymentsDatabase } from '../../services/payments/dist/src/db/schema.js'
@@ -101,13 +102,7 @@ export interface System {
 }
 
 /** DESIGN §2.1's example request, against the demo catalog. */
-export const demoTopup = {
-  gamename: 'clash of clan',
-  game_id: 'coc123',
-  product_name: 'UC Pack 500',
-  product_id: 4,
-  product_price: '699.00'
-} as const
+export const demoTopup = exampleTopupRequest
 
 const silent: Logger = { debug () {}, info () {}, warn () {}, error () {} }
 

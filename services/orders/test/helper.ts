@@ -39,10 +39,4 @@ export async function build (t: Teardown, env: Record<string, string> = {}): Pro
   }
 }
 
-export const demoTopup = {
-  gamename: 'clash of clan',
-  game_id: 'coc123',
-  product_name: 'UC Pack 500',
-  product_id: 4,
-  product_price: '699.00'
-}
+export { exampleTopupRequest as demoTopup } from '../src/routes/topup/schemas.js'

@@ -1,5 +1,14 @@
 import { Type } from 'typebox'
 
+/** DESIGN §2.1's example request: the demo catalog's fourth product (see demo-catalog.ts). */
+export const exampleTopupRequest = {
+  gamename: 'clash of clan',
+  game_id: 'coc123',
+  product_name: 'UC Pack 500',
+  product_id: 4,
+  product_price: '699.00'
+} as const
+
 export const TopupBody = Type.Object({
   gamename: Type.String({ minLength: 1, maxLength: 100 }),
   game_id: Type.String({ minLength: 1, maxLength: 50 }),
@@ -13,7 +22,7 @@ export const TopupBody = Type.Object({
   ], { description: 'The price the client saw, as a JSON number or a decimal string; compared exactly' })
 }, {
   additionalProperties: false,
-  examples: [{ gamename: 'clash of clan', game_id: 'coc123', product_name: 'UC Pack 500', product_id: 4, product_price: '699.00' }]
+  examples: [exampleTopupRequest]
 })
 
 export const TopupCreated = Type.Object({
