@@ -68,6 +68,32 @@ t.test('concurrent events of one order serialize on its row', async (t) => {
   t.match(body.totals, { orders: 30, successful_orders: 20, failed_orders: 10, revenue: '200.00' })
 })
 
+t.test('the two first events of an order racing to create its row never fail', async (t) => {
+  // Both events insert the row if it is missing; the row has two unique keys
+  // (order_id, transaction_id). Inserts racing past each other must end as one
+  // row and one no-op, not as a unique violation on the key not arbitrated.
+  // The race window is narrow: many rounds make it show without the fix.
+  const h = await build(t)
+  const rounds = 20
+  const perRound = 100
+  const failures: string[] = []
+  for (let round = 0; round < rounds; round++) {
+    const orders = Array.from({ length: perRound }, () => orderCreated({ created_at: `${DAY}T11:00:00.000Z`, amount: '1.00' }))
+    const results = await Promise.allSettled(orders.flatMap((o) => [h.deliver(o), h.deliver(paymentChanged(o, 'success'))]))
+    for (const r of results) if (r.status === 'rejected') failures.push((r.reason as Error).message)
+  }
+  t.same(failures, [], 'every delivery applied')
+  const body = await figures(h)
+  t.match(body.totals, { orders: rounds * perRound, successful_orders: rounds * perRound, revenue: `${rounds * perRound}.00` })
+
+  // no longer arbitrated by order_id alone: a transaction id under another order is still an error, not a no-op
+  const first = orderCreated({ created_at: `${DAY}T12:00:00.000Z`, amount: '1.00' })
+  await h.deliver(first)
+  const impostor = orderCreated({ created_at: `${DAY}T12:00:00.000Z`, amount: '1.00', transaction_id: first.data.transaction_id })
+  await t.rejects(h.deliver(impostor), /already belongs to another order/)
+  t.notOk(await facts(h, impostor.data.order_id), 'and it left no row')
+})
+
 t.test('through the broker: own queue, inbox, dead-letter queue for a bad message', async (t) => {
   const h = await build(t)
   await waitFor('the consumer', () => h.app.messaging.consumer !== null && h.app.messaging.isConnected())

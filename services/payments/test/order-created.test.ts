@@ -1,5 +1,7 @@
 import t from 'tap'
+import { randomUUID } from 'node:crypto'
 import { serviceQueueNames } from '@topup/messaging'
+import { insertPendingTransaction } from '../src/db/transactions.js'
 import { build, findTransaction, orderCreatedEvent, publishOrderCreated, waitFor, type Channel } from './helper.js'
 
 async function countRows (app: Awaited<ReturnType<typeof build>>['app'], table: 'transactions' | 'inbox'): Promise<number> {
@@ -66,6 +68,28 @@ t.test('the same event delivered twice makes one transaction and one inbox entry
   await waitFor('the republished order', () => consumer.stats.handled === 2)
   t.equal(await countRows(app, 'transactions'), 1, 'still one transaction for the order')
   t.equal(consumer.stats.deadLettered, 0)
+})
+
+t.test('copies of one order racing to open its transaction make one row; a pair of ids that contradicts a recorded one is an error', async (t) => {
+  const { app } = await build(t)
+  const pending = (orderId: string, transactionId: string) => ({
+    transaction_id: transactionId, order_id: orderId, user_id: randomUUID(), amount: '10.00', currency: 'INR', provider: 'sandbox', created_at: new Date()
+  })
+  // both keys (transaction_id, order_id) are unique: racing inserts must end as one row and no-ops,
+  // not as a unique violation on the key the insert did not arbitrate (the window is narrow: many rounds)
+  const orders = Array.from({ length: 1000 }, () => pending(randomUUID(), randomUUID()))
+  const results = await Promise.allSettled(orders.flatMap((o) => [insertPendingTransaction(app.db, o), insertPendingTransaction(app.db, o)]))
+  t.same(results.filter((r) => r.status === 'rejected').map((r) => (r.reason as Error).message), [], 'every insert settled')
+  const fulfilled = results.flatMap((r) => r.status === 'fulfilled' ? [r.value] : [])
+  t.equal(fulfilled.filter((inserted) => inserted).length, 1000, 'one insert per order opened it')
+  t.equal(await countRows(app, 'transactions'), 1000)
+
+  const first = orders[0]
+  if (first === undefined) throw new Error('no order')
+  t.equal(await insertPendingTransaction(app.db, first), false, 'the same pair again changes nothing')
+  await t.rejects(insertPendingTransaction(app.db, pending(randomUUID(), first.transaction_id)), /conflict with another pair/, 'the transaction id under another order')
+  await t.rejects(insertPendingTransaction(app.db, pending(first.order_id, randomUUID())), /conflict with another pair/, 'the order under another transaction id')
+  t.equal(await countRows(app, 'transactions'), 1000, 'neither was recorded')
 })
 
 t.test('poison messages go to the dead-letter queue, logged, and do not block the queue', async (t) => {

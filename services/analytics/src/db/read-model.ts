@@ -1,6 +1,6 @@
-import { sql, type Transaction } from 'kysely'
+import { sql, type Selectable, type Transaction } from 'kysely'
 import type { OrderCreatedEvent, PaymentStatusChangedEvent } from '@topup/contracts'
-import type { Database, OrderStatus } from './schema.js'
+import type { Database, OrderFactsTable, OrderStatus } from './schema.js'
 
 /**
  * The read model's write side. Two rules keep the per-day aggregates exact
@@ -116,6 +116,20 @@ function newestWins (asOf: string, columns: string[], table = 'daily_game_produc
   return set
 }
 
+/**
+ * The row an insert just found in its way, locked. The inserts do nothing on a
+ * conflict with *any* unique index (order_id and transaction_id): a conflict
+ * target of order_id alone lets two concurrent first events of one order race
+ * past it and fail on transaction_id instead. A row that holds the transaction
+ * under another order breaks the contract: an error, so the event is retried
+ * and dead-lettered rather than dropped.
+ */
+async function lockExistingRow (trx: Transaction<Database>, orderId: string, transactionId: string): Promise<Selectable<OrderFactsTable>> {
+  const row = await trx.selectFrom('order_facts').selectAll().where('order_id', '=', orderId).forUpdate().executeTakeFirst()
+  if (row !== undefined) return row
+  throw new Error(`transaction ${transactionId} already belongs to another order than ${orderId}`)
+}
+
 /** OrderCreated: creates the complete row, or completes the partial row a payment result left. */
 export async function applyOrderCreated (trx: Transaction<Database>, event: OrderCreatedEvent): Promise<ApplyOutcome> {
   const data = event.data
@@ -146,14 +160,14 @@ export async function applyOrderCreated (trx: Transaction<Database>, event: Orde
   }
   const inserted = await trx.insertInto('order_facts')
     .values({ order_id: data.order_id, status: 'pending', ...fields })
-    .onConflict((oc) => oc.column('order_id').doNothing())
+    .onConflict((oc) => oc.doNothing())
     .returning('order_id')
     .executeTakeFirst()
   if (inserted !== undefined) {
     await addToAggregates(trx, order, { counted: true, status: 'pending' })
     return 'created'
   }
-  const row = await trx.selectFrom('order_facts').select(['status', 'created_at']).where('order_id', '=', data.order_id).forUpdate().executeTakeFirstOrThrow()
+  const row = await lockExistingRow(trx, data.order_id, data.transaction_id)
   // already complete: the same order announced again under another event id
   if (row.created_at !== null) return 'unchanged'
   // the payment result came first: keep its status, fill in the order, count it with that status
@@ -175,12 +189,12 @@ export async function applyPaymentStatus (trx: Transaction<Database>, event: Pay
       status: data.status,
       settled_at: settledAt
     })
-    .onConflict((oc) => oc.column('order_id').doNothing())
+    .onConflict((oc) => oc.doNothing())
     .returning('order_id')
     .executeTakeFirst()
   // a partial row: it counts nowhere until its OrderCreated completes it
   if (inserted !== undefined) return 'created'
-  const row = await trx.selectFrom('order_facts').selectAll().where('order_id', '=', data.order_id).forUpdate().executeTakeFirstOrThrow()
+  const row = await lockExistingRow(trx, data.order_id, data.transaction_id)
   if (row.status !== 'pending') return 'unchanged'
   await trx.updateTable('order_facts')
     .set({ status: data.status, settled_at: settledAt, updated_at: sql`now()` })
