@@ -63,16 +63,23 @@ export async function applyPaymentStatus (db: Db, transactionId: string, status:
   return existing === undefined ? 'missing' : 'unchanged'
 }
 
+/** An order's columns as the API and OrderCreated both show them: game and product nested. */
+export function orderDetails (order: Omit<OrderRow, 'status' | 'created_at' | 'updated_at'>) {
+  return {
+    order_id: order.id,
+    transaction_id: order.transaction_id,
+    user_id: order.user_id,
+    user_email: order.user_email,
+    game: { id: order.game_id, code: order.game_code, name: order.game_name },
+    product: { id: order.product_id, name: order.product_name, in_game_currency: order.in_game_currency },
+    amount: order.amount,
+    currency: order.currency
+  }
+}
+
 export function orderView (row: OrderRow) {
   return {
-    order_id: row.id,
-    transaction_id: row.transaction_id,
-    user_id: row.user_id,
-    user_email: row.user_email,
-    game: { id: row.game_id, code: row.game_code, name: row.game_name },
-    product: { id: row.product_id, name: row.product_name, in_game_currency: row.in_game_currency },
-    amount: row.amount,
-    currency: row.currency,
+    ...orderDetails(row),
     status: row.status,
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString()
