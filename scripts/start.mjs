@@ -3,6 +3,15 @@
 // every built service as its own process, the gateway last once the others are
 // ready. Ctrl-C / SIGTERM stops them all (gateway first) and exits 0.
 //
+// It supervises them: a process that exits without being asked to (a crash, a
+// kill -9, an exit 0 nobody asked for) is started again after a delay that
+// doubles from 0.5 s to 30 s (±25 % jitter), and one that had stayed up for
+// 30 s starts again from 0.5 s; each crash and restart is logged on the
+// `start` prefix with the process id. While a service is down the gateway
+// answers 503 for its routes; while the gateway is down, nothing answers on
+// its port. Only a process that never got ready at the first start stops
+// everything (its configuration or port is wrong: trying again would repeat it).
+//
 //   npm start -- --scale orders=3,payments=2,analytics=2
 //     runs that many processes of a service (any but the gateway), all on the
 //     service's one database and queue, on consecutive ports: base + 10·i
@@ -12,6 +21,8 @@
 //
 //   <NAME>_PORT          port of a service (defaults below; GATEWAY_PORT for the gateway);
 //                        the base port of a scaled service
+//   GATEWAY_ADMIN_PORT   the gateway's admin listener (its ADMIN_PORT: /health, /ready,
+//                        /metrics, /openapi.json on 127.0.0.1; default 8081)
 //   <NAME>_DATABASE_URL  database of a service (unset: the service's own topup_<name>)
 //   LOG_FORMAT=json      print the services' log lines raw instead of "level message"
 //   READY_TIMEOUT_MS     how long a service may take to become ready (default 60000)
@@ -32,6 +43,8 @@ const SERVICES = [
   { name: 'analytics', port: 3004 }
 ]
 const GATEWAY = { name: 'gateway', port: 8080 }
+/** The gateway's own /health, /ready, /metrics live on this listener, not on its public port. */
+const GATEWAY_ADMIN = { variable: 'GATEWAY_ADMIN_PORT', port: 8081 }
 
 /** Ports of the further instances of a scaled service: base + PORT_STEP · i. */
 const PORT_STEP = 10
@@ -46,6 +59,10 @@ const READY_TIMEOUT_MS = positiveInt(process.env.READY_TIMEOUT_MS, 60_000, 'READ
 let NAME_WIDTH = 'start'.length
 const STOP_TIMEOUT_MS = 15_000
 const POLL_INTERVAL_MS = 250
+/** Restart delays: from the first, doubling up to the last; a process up this long counts as healthy again. */
+const RESTART_FIRST_MS = 500
+const RESTART_MAX_MS = 30_000
+const RESTART_STABLE_MS = 30_000
 
 // ---------------------------------------------------------------------------
 // Output
@@ -162,8 +179,7 @@ function positiveInt (value, fallback, variable) {
   return number
 }
 
-function portOf (service) {
-  const variable = `${service.name.toUpperCase()}_PORT`
+function portOf (service, variable = `${service.name.toUpperCase()}_PORT`) {
   const port = positiveInt(process.env[variable], service.port, variable)
   if (port > 65535) {
     complain(`${variable} must be a port number (1-65535), got "${port}"`)
@@ -197,10 +213,13 @@ for (const service of [...SERVICES, GATEWAY]) {
     instances.push({ name: instanceName(service.name, i + 1, count), service: service.name, port })
   }
 }
+const adminPort = portOf(GATEWAY_ADMIN, GATEWAY_ADMIN.variable)
 {
   const seen = new Map()
-  for (const { name, port, service } of instances) {
-    if (seen.has(port)) fail(`${seen.get(port)} and ${name} would both use port ${port}: set ${service.toUpperCase()}_PORT`)
+  const ports = [...instances.map(({ name, port, service }) => ({ name, port, variable: `${service.toUpperCase()}_PORT` })),
+    { name: 'the gateway\'s admin listener', port: adminPort, variable: GATEWAY_ADMIN.variable }]
+  for (const { name, port, variable } of ports) {
+    if (seen.has(port)) fail(`${seen.get(port)} and ${name} would both use port ${port}: set ${variable}`)
     seen.set(port, name)
   }
 }
@@ -218,8 +237,9 @@ const serviceUrlLists = Object.fromEntries(SERVICES.map((s) => [`${s.name.toUppe
 
 function envFor (instance) {
   const env = { ...process.env }
-  // a shared PORT or DATABASE_URL would make services clash or share a database
+  // a shared PORT, ADMIN_PORT or DATABASE_URL would make services clash or share a database
   delete env.PORT
+  delete env.ADMIN_PORT
   delete env.DATABASE_URL
   env.NODE_ENV ??= 'development'
   env.PORT = String(instance.port)
@@ -227,16 +247,41 @@ function envFor (instance) {
   const database = process.env[`${instance.service.toUpperCase()}_DATABASE_URL`]
   if (database !== undefined && database !== '') env.DATABASE_URL = database
   Object.assign(env, serviceUrls)
-  if (instance.service === GATEWAY.name) Object.assign(env, serviceUrlLists)
+  if (instance.service === GATEWAY.name) {
+    Object.assign(env, serviceUrlLists)
+    env.ADMIN_PORT = String(adminPort)
+  }
   return env
 }
 
 // ---------------------------------------------------------------------------
 // Children
 
-/** name → { child, exited: Promise<{ code, signal }>, done: boolean } */
+/**
+ * name → the supervised process of that instance:
+ * { child, exited: Promise<{ code, signal }>, done, startedAt, upOnce, failures, restarts, timer }
+ * (`child` … `startedAt` describe the current process; the rest outlives it).
+ */
 const running = new Map()
 let stopping = false
+
+/**
+ * The next restart delay after `failures` crashes in a row: exponential,
+ * bounded, with jitter (so several crashed instances do not all come back in
+ * the same instant). Hand-written because no dependency of this repository
+ * provides it: the backoff packages in node_modules (`exponential-backoff`,
+ * `retry`) are only transitive development dependencies of tap and
+ * testcontainers (gone after `npm ci --omit=dev`, and their versions are not
+ * ours to pin), and the supervisor needs no more than this one formula: the
+ * delay itself is a plain timer, cancelled on shutdown.
+ */
+function restartDelay (failures) {
+  const base = Math.min(RESTART_MAX_MS, RESTART_FIRST_MS * 2 ** Math.min(failures, 30))
+  return Math.min(RESTART_MAX_MS, Math.round(base * (0.75 + Math.random() * 0.5)))
+}
+
+const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`
+const describeExit = ({ code, signal }) => signal ?? `code ${code}`
 
 function startChild (name) {
   const instance = instanceByName.get(name)
@@ -248,7 +293,8 @@ function startChild (name) {
     // which stops the services in order (a second signal would make them exit 1)
     detached: true
   })
-  const entry = { child, done: false, exited: undefined }
+  const entry = running.get(name) ?? { upOnce: false, failures: 0, restarts: 0, timer: undefined }
+  Object.assign(entry, { child, done: false, startedAt: Date.now() })
   entry.exited = new Promise((resolve) => {
     // 'close': the process has exited and its output has been read to the end
     child.once('close', (code, signal) => {
@@ -262,15 +308,44 @@ function startChild (name) {
   prefixLines(child.stdout, name, process.stdout)
   prefixLines(child.stderr, name, process.stderr)
   running.set(name, entry)
-  void entry.exited.then(({ code, signal }) => {
-    if (stopping) {
-      if (code !== 0 && signal !== 'SIGTERM') say(`${name} exited with ${signal ?? `code ${code}`}`)
-      return
-    }
-    complain(`${name} exited unexpectedly (${signal ?? `code ${code}`}); stopping everything`)
-    void stopAll(1)
-  })
+  void entry.exited.then((exit) => { onExit(name, entry, exit) })
   return entry
+}
+
+function onExit (name, entry, exit) {
+  if (stopping) {
+    if (exit.code !== 0 && exit.signal !== 'SIGTERM') say(`${name} exited with ${describeExit(exit)}`)
+    return
+  }
+  // never ready yet at the first start: waitFor reports it and stops everything
+  if (!entry.upOnce) return
+  const upFor = Date.now() - entry.startedAt
+  if (upFor >= RESTART_STABLE_MS) entry.failures = 0
+  const delay = restartDelay(entry.failures)
+  entry.failures += 1
+  entry.restarts += 1
+  complain(`${name} (pid ${entry.child.pid}) exited unexpectedly (${describeExit(exit)}) after ${seconds(upFor)} up; ` +
+    `restarting it in ${seconds(delay)} (restart ${entry.restarts}${entry.failures > 1 ? `, ${entry.failures} crashes in a row` : ''})`)
+  entry.timer = setTimeout(() => {
+    entry.timer = undefined
+    if (stopping) return
+    void restartChild(name)
+  }, delay)
+}
+
+async function restartChild (name) {
+  const entry = startChild(name)
+  const { pid } = entry.child
+  const { port } = instanceByName.get(name)
+  say(`restarted ${name} on port ${port} (pid ${pid})`)
+  const started = Date.now()
+  try {
+    await waitFor(name, readinessUrl(name))
+    say(`${name} is ready again after ${seconds(Date.now() - started)} (pid ${pid})`)
+  } catch (err) {
+    // exited again (onExit schedules the next try) or still not ready: it keeps running
+    if (!stopping && entry.child.pid === pid && !entry.done) complain(err.message)
+  }
 }
 
 function signalChild (name, signal) {
@@ -287,6 +362,8 @@ function signalChild (name, signal) {
 async function stopAll (exitCode) {
   if (stopping) return
   stopping = true
+  // a restart waiting for its delay does not happen any more
+  for (const entry of running.values()) clearTimeout(entry.timer)
   const force = setTimeout(() => {
     for (const [name, entry] of running) {
       if (!entry.done) {
@@ -351,17 +428,30 @@ function status (url) {
 
 const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms) })
 
-/** Resolves when `url` answers 200; throws if the child exits or time runs out. */
-async function waitFor (name, path) {
+/**
+ * Where a process says it is ready: a service's own /ready; the gateway's
+ * /health on its admin listener (its /ready stays 503 while a service is
+ * missing, e.g. not built or restarting).
+ */
+function readinessUrl (name) {
+  return name === GATEWAY.name ? `${localUrl(adminPort)}/health` : `${localUrl(instanceByName.get(name).port)}/ready`
+}
+
+/**
+ * Resolves when the current process of `name` answers 200 on `url`; throws if
+ * that process exits (even if a restart has taken its place) or time runs out.
+ */
+async function waitFor (name, url) {
   const entry = running.get(name)
-  const url = `${localUrl(instanceByName.get(name).port)}${path}`
+  const { child, exited } = entry
+  const gone = () => entry.child !== child || entry.done
   const deadline = Date.now() + READY_TIMEOUT_MS
   let last = { code: 0, body: 'no answer yet' }
   while (Date.now() < deadline) {
-    if (entry.done || stopping) throw new Error(`${name} exited before it was ready`)
+    if (gone() || stopping) throw new Error(`${name} exited before it was ready`)
     last = await status(url)
-    if (last.code === 200) return
-    await Promise.race([sleep(POLL_INTERVAL_MS), entry.exited])
+    if (last.code === 200 && !gone()) return
+    await Promise.race([sleep(POLL_INTERVAL_MS), exited])
   }
   const answer = last.code === 0 ? last.body : `HTTP ${last.code} ${last.body}`
   throw new Error(`${name} was not ready within ${READY_TIMEOUT_MS / 1000} s (${url} last answered: ${answer})`)
@@ -374,15 +464,17 @@ async function main () {
   const children = built.flatMap((s) => instancesOf(s.name))
   for (const service of built) {
     const mine = instancesOf(service.name)
-    if (mine.length === 1) {
-      say(`starting ${service.name} on port ${mine[0].port}`)
-    } else {
-      say(`starting ${service.name} ×${mine.length} on ports ${mine.map((i) => i.port).join(', ')} (base + ${PORT_STEP}·i; one database, one queue)`)
+    if (mine.length > 1) say(`starting ${service.name} ×${mine.length} on ports ${mine.map((i) => i.port).join(', ')} (base + ${PORT_STEP}·i; one database, one queue)`)
+    for (const instance of mine) {
+      const { child } = startChild(instance.name)
+      say(`starting ${instance.name} on port ${instance.port} (pid ${child.pid})`)
     }
-    for (const instance of mine) startChild(instance.name)
   }
   try {
-    await Promise.all(children.map((i) => waitFor(i.name, '/ready')))
+    await Promise.all(children.map(async (i) => {
+      await waitFor(i.name, readinessUrl(i.name))
+      running.get(i.name).upOnce = true
+    }))
   } catch (err) {
     if (stopping) return
     complain(err.message)
@@ -390,11 +482,11 @@ async function main () {
   }
 
   const gatewayPort = instanceByName.get(GATEWAY.name).port
-  say(`starting gateway on port ${gatewayPort}`)
-  startChild(GATEWAY.name)
+  const { child } = startChild(GATEWAY.name)
+  say(`starting gateway on port ${gatewayPort}, admin port ${adminPort} (pid ${child.pid})`)
   try {
-    // /health: the gateway's /ready stays 503 while a skipped service is missing
-    await waitFor(GATEWAY.name, '/health')
+    await waitFor(GATEWAY.name, readinessUrl(GATEWAY.name))
+    running.get(GATEWAY.name).upOnce = true
   } catch (err) {
     if (stopping) return
     complain(err.message)
@@ -403,12 +495,12 @@ async function main () {
 
   const lines = [
     '',
-    `gateway     ${localUrl(gatewayPort)}`,
-    `readiness   ${localUrl(gatewayPort)}/ready`,
-    ...children.map((i) => `${i.name.padEnd(11)} ${localUrl(i.port)}`),
-    ...(skipped.length > 0 ? [`not running ${skipped.map((s) => s.name).join(', ')} (not built: the gateway answers 503 for them)`] : []),
+    `gateway        ${localUrl(gatewayPort)}`,
+    `gateway admin  ${localUrl(adminPort)}/ready   (also /health, /metrics; this machine only)`,
+    ...children.map((i) => `${i.name.padEnd(14)} ${localUrl(i.port)}`),
+    ...(skipped.length > 0 ? [`not running    ${skipped.map((s) => s.name).join(', ')} (not built: the gateway answers 503 for them)`] : []),
     '',
-    'Ctrl-C stops everything.'
+    'A process that exits is restarted (0.5 s, doubling to 30 s). Ctrl-C stops everything.'
   ]
   say(`${paint(1, 'the platform is up')}\n${lines.map((l) => `${' '.repeat(NAME_WIDTH)} | ${l}`).join('\n')}`)
 }
