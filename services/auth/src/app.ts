@@ -1,9 +1,10 @@
 import type { Writable } from 'node:stream'
 import fp from 'fastify-plugin'
+import rateLimit from '@fastify/rate-limit'
 // loads @fastify/jwt's type augmentation (app.jwt, request.user), which service-kit's declarations do not carry
 import type {} from '@fastify/jwt'
 import { createServer, tokens, type App } from '@topup/service-kit'
-import { loginWindowMs, normalizePem, type AuthConfig } from './config.js'
+import { loginWindowMs, normalizePem, registerWindowMs, type AuthConfig } from './config.js'
 import { loadOrCreateSigningKey } from './db/signing-keys.js'
 import { TakenError } from './db/users.js'
 import { signingKeyFromPem, type SigningKey } from './keys.js'
@@ -50,12 +51,19 @@ const authApp = fp(async function authApp (app: App, { config }: AuthAppOptions)
     audience: config.JWT_AUDIENCE,
     signingKey: { privateKeyPem: key.privateKeyPem, publicKeyPem: key.publicKeyPem, kid: key.kid }
   })
-  await app.register(loginThrottle, { maxPerIp: config.LOGIN_MAX_PER_IP, maxPerAccount: config.LOGIN_MAX_PER_ACCOUNT, windowMs: loginWindowMs(config) })
+  // once for the app: the login throttle's limiters and the registration route's limit
+  await app.register(rateLimit, { global: false })
+  await app.register(loginThrottle, {
+    maxPerIp: config.LOGIN_MAX_PER_IP,
+    maxPerPair: config.LOGIN_MAX_PER_ACCOUNT,
+    maxPerAccount: config.LOGIN_MAX_PER_ACCOUNT_ALL_ADDRESSES,
+    windowMs: loginWindowMs(config)
+  })
   await bootstrapStaff(app, config)
 
   await app.register(async function routes (api: App) {
     api.setValidatorCompiler(strictValidatorCompiler())
-    await api.register(register)
+    await api.register(register, { maxPerIp: config.REGISTER_MAX_PER_IP, windowMs: registerWindowMs(config) })
     await api.register(tokenRoutes, { refreshTtlDays: config.REFRESH_TTL_DAYS })
     await api.register(profile)
     await api.register(jwks, { keys: [key.jwk] })

@@ -13,9 +13,16 @@ export const AuthEnv = {
   /** PEM of an EC P-256 private key (PKCS#8 or SEC1); literal "\n" sequences are accepted. */
   AUTH_PRIVATE_KEY: Type.Optional(Type.String({ minLength: 1 })),
   REFRESH_TTL_DAYS: Type.Integer({ default: 7, minimum: 1, maximum: 365 }),
+  /** Failed logins per client address (any account) in LOGIN_WINDOW. */
   LOGIN_MAX_PER_IP: Type.Integer({ default: 20, minimum: 1 }),
+  /** Failed logins per (account, client address) pair in LOGIN_WINDOW. */
   LOGIN_MAX_PER_ACCOUNT: Type.Integer({ default: 5, minimum: 1 }),
+  /** Failed logins per account from all addresses together in LOGIN_WINDOW (addresses the account logged in from are exempt). */
+  LOGIN_MAX_PER_ACCOUNT_ALL_ADDRESSES: Type.Integer({ default: 100, minimum: 1 }),
   LOGIN_WINDOW: Type.String({ default: '1 minute', minLength: 1 }),
+  /** Registration attempts per client address in REGISTER_WINDOW; 0 = no limit. */
+  REGISTER_MAX_PER_IP: Type.Integer({ default: 20, minimum: 0 }),
+  REGISTER_WINDOW: Type.String({ default: '10 minutes', minLength: 1 }),
   STAFF_USERNAME: Type.Optional(Type.String({ minLength: 1 })),
   STAFF_EMAIL: Type.Optional(Type.String({ minLength: 1 })),
   STAFF_PASSWORD: Type.Optional(Type.String({ minLength: 1 }))
@@ -60,6 +67,9 @@ export function loadAuthConfig (env: NodeJS.ProcessEnv = process.env): AuthConfi
   if (parseDuration(config.LOGIN_WINDOW) === undefined) {
     problems.push('LOGIN_WINDOW: must be a duration such as "1 minute", "30s" or "15m"')
   }
+  if (parseDuration(config.REGISTER_WINDOW) === undefined) {
+    problems.push('REGISTER_WINDOW: must be a duration such as "10 minutes", "30s" or "1h"')
+  }
   const staff = [config.STAFF_USERNAME, config.STAFF_EMAIL, config.STAFF_PASSWORD]
   const staffSet = staff.filter((v) => v !== undefined).length
   if (staffSet > 0 && staffSet < 3) {
@@ -88,4 +98,9 @@ export function loadAuthConfigOrExit (env: NodeJS.ProcessEnv = process.env): Aut
 /** The login window in milliseconds (validated by loadAuthConfig). */
 export function loginWindowMs (config: Pick<AuthConfig, 'LOGIN_WINDOW'>): number {
   return parseDuration(config.LOGIN_WINDOW) ?? 60_000
+}
+
+/** The registration window in milliseconds (validated by loadAuthConfig). */
+export function registerWindowMs (config: Pick<AuthConfig, 'REGISTER_WINDOW'>): number {
+  return parseDuration(config.REGISTER_WINDOW) ?? 600_000
 }

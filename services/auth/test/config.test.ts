@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto'
 import t from 'tap'
 import { ConfigError } from '@topup/service-kit'
-import { loadAuthConfig, loginWindowMs } from '../src/config.js'
+import { loadAuthConfig, loginWindowMs, registerWindowMs } from '../src/config.js'
 
 const p256 = (): string => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
 
@@ -9,11 +9,22 @@ t.test('development defaults', async (t) => {
   const config = loadAuthConfig({})
   t.match(config, {
     NODE_ENV: 'development', PORT: 3001, DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/topup_auth', REFRESH_TTL_DAYS: 7,
-    LOGIN_MAX_PER_IP: 20, LOGIN_MAX_PER_ACCOUNT: 5, LOGIN_WINDOW: '1 minute', JWT_ISSUER: 'topup-auth', JWT_AUDIENCE: 'topup-platform'
+    LOGIN_MAX_PER_IP: 20, LOGIN_MAX_PER_ACCOUNT: 5, LOGIN_MAX_PER_ACCOUNT_ALL_ADDRESSES: 100, LOGIN_WINDOW: '1 minute',
+    REGISTER_MAX_PER_IP: 20, REGISTER_WINDOW: '10 minutes', JWT_ISSUER: 'topup-auth', JWT_AUDIENCE: 'topup-platform'
   })
   t.equal(config.AUTH_PRIVATE_KEY, undefined)
   t.equal(loginWindowMs(config), 60_000)
   t.equal(loginWindowMs({ LOGIN_WINDOW: '30s' }), 30_000)
+  t.equal(registerWindowMs(config), 600_000)
+  t.equal(registerWindowMs({ REGISTER_WINDOW: '1 hour' }), 3_600_000)
+})
+
+t.test('the registration limit: 0 turns it off, a negative count or an unreadable window is refused', async (t) => {
+  t.equal(loadAuthConfig({ REGISTER_MAX_PER_IP: '0' }).REGISTER_MAX_PER_IP, 0)
+  const err = t.throws(() => loadAuthConfig({ REGISTER_MAX_PER_IP: '-1', LOGIN_MAX_PER_ACCOUNT_ALL_ADDRESSES: '0' })) as ConfigError
+  t.same(err.problems.map((p) => p.split(':')[0]).sort(), ['LOGIN_MAX_PER_ACCOUNT_ALL_ADDRESSES', 'REGISTER_MAX_PER_IP'], err.message)
+  const window = t.throws(() => loadAuthConfig({ REGISTER_WINDOW: 'a while' })) as ConfigError
+  t.same(window.problems, ['REGISTER_WINDOW: must be a duration such as "10 minutes", "30s" or "1h"'])
 })
 
 t.test('production without AUTH_PRIVATE_KEY is refused with one clear line', async (t) => {

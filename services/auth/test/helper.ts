@@ -19,10 +19,12 @@ export interface Built {
 /**
  * The auth app on a throwaway database (or on `databaseUrl`, to share one
  * between apps), with its log lines captured; closed when the test ends.
+ * Tests register many users from one address, so the registration limit is
+ * raised unless `env` sets it (register-limit.test.ts does).
  */
 export async function build (t: Tap, options: { env?: Record<string, string>, databaseUrl?: string, logs?: LogCapture } = {}): Promise<Built> {
   const databaseUrl = options.databaseUrl ?? await createTestDatabase(t, 'auth')
-  const config = loadAuthConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', DATABASE_URL: databaseUrl, ...options.env })
+  const config = loadAuthConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', DATABASE_URL: databaseUrl, REGISTER_MAX_PER_IP: '10000', ...options.env })
   const logs = options.logs ?? new LogCapture()
   const app = await buildApp(config, { logStream: logs })
   t.after(async () => { await app.close() })

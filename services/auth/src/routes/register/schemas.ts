@@ -20,7 +20,7 @@ export const RegisteredUser = Type.Object({
 export const registerSchema = {
   tags: ['auth'],
   summary: 'Create a player account',
-  description: 'Passwords are checked for strength; usernames and emails are unique regardless of case (409 names the taken field).',
+  description: 'Passwords are checked for strength; usernames and emails are unique regardless of case (409 names the taken field). Attempts are limited per client address → 429 with Retry-After.',
   body: RegisterBody,
-  response: { 201: RegisteredUser, ...errorResponses(400, 409, 415) }
+  response: { 201: RegisteredUser, ...errorResponses(400, 409, 415, 429) }
 }

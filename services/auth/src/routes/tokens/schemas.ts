@@ -13,7 +13,7 @@ const RefreshBody = Type.Object({
 export const loginSchema = {
   tags: ['auth'],
   summary: 'Log in: exchange username and password for an access and a refresh token',
-  description: 'Wrong username or password → 401 (one message for both). Failed logins are throttled per account and per client address → 429 with Retry-After.',
+  description: 'Wrong username or password → 401 (one message for both). Failed logins are throttled per account and client address pair, per client address and (much higher) per account → 429 with Retry-After.',
   body: Type.Object({
     username: Type.String({ minLength: 1, maxLength: 254 }),
     password: Type.String({ minLength: 1, maxLength: 1024 })
