@@ -1,12 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { HttpError } from '@topup/service-kit'
 import { getProfile, TakenError, updateProfile } from '../../db/users.js'
+import { noStore } from '../../no-store.js'
 import { dateOfBirthProblem, fieldError } from '../../validation.js'
 import { getProfileSchema, patchProfileSchema } from './schemas.js'
 
 const GONE = 'This account no longer exists.'
 
 const profile: FastifyPluginAsyncTypebox = async (app) => {
+  app.addHook('onSend', noStore)
   app.get('/api/profile/', { schema: getProfileSchema, onRequest: app.authenticate }, async (request) => {
     const found = await getProfile(app.db, request.user.sub)
     if (found === undefined) throw new HttpError(401, GONE)

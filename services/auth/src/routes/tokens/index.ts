@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { HttpError } from '@topup/service-kit'
 import { issueRefreshToken, revokeFamilyOf, rotateRefreshToken } from '../../db/refresh-tokens.js'
 import { findCredentialsByUsername, findUserById } from '../../db/users.js'
+import { noStore } from '../../no-store.js'
 import { dummyPasswordHash, verifyPassword } from '../../passwords.js'
 import { loginSchema, logoutSchema, refreshSchema } from './schemas.js'
 
@@ -15,6 +16,7 @@ const BAD_REFRESH = 'Invalid or expired refresh token.'
 const tokenRoutes: FastifyPluginAsyncTypebox<TokenRoutesOptions> = async (app, options) => {
   // computed now, so the first unknown-user login takes as long as any other
   await dummyPasswordHash()
+  app.addHook('onSend', noStore)
 
   function accessToken (user: { id: string, username: string, email: string, is_staff: boolean }): string {
     return app.jwt.sign({ sub: user.id, username: user.username, email: user.email, staff: user.is_staff, typ: 'access' })
