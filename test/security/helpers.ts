@@ -53,6 +53,8 @@ export async function startPlatform (t: Teardown, options: SystemOptions = {}): 
   const env = options.env ?? {}
   const merged: NonNullable<SystemOptions['env']> = {
     ...env,
+    // the gateway's admin listener on a free port (its default, 8081, is one port for every file running at once)
+    gateway: { ADMIN_PORT: '0', ...env.gateway },
     auth: { ...STAFF, ...GENEROUS_LIMITS.auth, ...env.auth },
     orders: { ...GENEROUS_LIMITS.orders, ...env.orders }
   }
@@ -206,7 +208,7 @@ export interface FromResult { status: number, headers: Record<string, string | s
 
 export async function httpFrom (localAddress: string, method: string, url: string, options: { token?: string, body?: unknown, headers?: Record<string, string> } = {}): Promise<FromResult> {
   const target = new URL(url)
-  const payload = options.body === undefined ? undefined : JSON.stringify(options.body)
+  const payload = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body)
   const headers: Record<string, string> = { ...options.headers }
   if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`
   if (payload !== undefined) {
