@@ -7,7 +7,9 @@ import type { Kysely } from 'kysely'
 import type { OrdersConfig } from './config.js'
 import { loadDemoCatalog } from './demo-catalog.js'
 import { subscriptions } from './handlers/index.js'
+import { isAnsweredKey } from './db/idempotency.js'
 import db from './plugins/db.js'
+import orderRateLimit from './plugins/order-rate-limit.js'
 import games from './routes/games/index.js'
 import orders from './routes/orders/index.js'
 import products from './routes/products/index.js'
@@ -28,6 +30,17 @@ const ordersApp: FastifyPluginAsyncTypebox<{ config: OrdersConfig }> = async (ap
     databaseUrl: config.DATABASE_URL,
     publishes: true,
     handlers: subscriptions
+  })
+  await app.register(orderRateLimit, {
+    maxPerUser: config.ORDER_MAX_PER_USER,
+    maxPerIp: config.ORDER_MAX_PER_IP,
+    windowMs: config.orderWindowMs,
+    // the retry of an order already placed (its Idempotency-Key holds the response) creates
+    // nothing and is answered from the database: a client retrying after a lost response is not refused
+    exempt: async (request) => {
+      const key = request.headers['idempotency-key']
+      return typeof key === 'string' && key.length > 0 && key.length <= 255 && await isAnsweredKey(app.db, request.user.sub, key)
+    }
   })
   await app.register(games)
   await app.register(products)

@@ -20,7 +20,8 @@ export { OTHER_PLAYER_ID, PLAYER_ID, STAFF_ID } from '@topup/service-kit/testing
 export async function build (t: Teardown, env: Record<string, string> = {}): Promise<Harness> {
   const { databaseUrl, issuer, prefix, amqpUrl, env: base } = await serviceTestEnv(t, 'orders')
   const logs = new LogCapture()
-  const config = loadOrdersConfig({ ...base, DEMO_CATALOG: 'true', ...env })
+  // order limits far above what any test places (rate-limit.test.ts sets its own, low)
+  const config = loadOrdersConfig({ ...base, DEMO_CATALOG: 'true', ORDER_MAX_PER_USER: '100000', ORDER_MAX_PER_IP: '100000', ...env })
   // TEST_LOGS=1 shows the service's log lines while a test runs
   const app = await buildApp(config, { logStream: process.env.TEST_LOGS === '1' ? process.stderr : logs })
   t.teardown(async () => {

@@ -22,17 +22,18 @@ t.test('a player places a top-up order; it is pending and its OrderCreated is in
 
 t.test('the price matches exactly as a decimal, string or number', async (t) => {
   const { app, player } = await build(t)
-  for (const price of [699, 699.0, '699', '699.0', '699.00', ' 699.00 ']) {
+  for (const price of [699, 699.0, '699', '699.0', '699.00']) {
     const res = await app.inject({ method: 'POST', url: '/api/topup/', headers: player(), payload: { ...demoTopup, product_price: price } })
     t.equal(res.statusCode, 201, `price ${JSON.stringify(price)} is accepted`)
   }
-  for (const price of [699.01, '699.001', '698.99', 700, '6990', '698.9999999999999999', '6.99e2']) {
+  // (a string that is not a plain decimal, "6.99e2" or " 699.00 ", is refused before: strict-input.test.ts)
+  for (const price of [699.01, '699.001', '698.99', 700, '6990', '698.9999999999999999']) {
     const res = await app.inject({ method: 'POST', url: '/api/topup/', headers: player(), payload: { ...demoTopup, product_price: price } })
     t.equal(res.statusCode, 400, `price ${JSON.stringify(price)} is refused`)
     t.equal(res.json().message, "Product not found or doesn't match the game.")
   }
   const count = await app.db.selectFrom('orders').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()
-  t.equal(Number(count.n), 6, 'only the matching requests created orders')
+  t.equal(Number(count.n), 5, 'only the matching requests created orders')
 })
 
 t.test('each rule of DESIGN §2.1 with its exact message', async (t) => {

@@ -46,11 +46,11 @@ export async function updateProduct (db: Db, id: number, changes: { game_id?: nu
   return await db.updateTable('products').set(changes).where('id', '=', id).returning(['id', 'game_id', 'name', 'price', 'in_game_currency']).executeTakeFirst()
 }
 
-/** The active game named by the client: name (any case) and code must both match. */
+/** The active game named by the client (trimmed by the route): name (any case) and code must both match. */
 export async function findActiveGame (db: Db, name: string, code: string) {
   return await db.selectFrom('games').select(['id', 'name', 'code'])
-    .where(sql<string>`lower(name)`, '=', name.trim().toLowerCase())
-    .where('code', '=', code.trim())
+    .where(sql<string>`lower(name)`, '=', name.toLowerCase())
+    .where('code', '=', code)
     .where('is_active', '=', true)
     .executeTakeFirst()
 }
@@ -60,7 +60,7 @@ export async function findMatchingProduct (db: Db, match: { id: number, gameId: 
   return await db.selectFrom('products').select(['id', 'name', 'price', 'in_game_currency'])
     .where('id', '=', match.id)
     .where('game_id', '=', match.gameId)
-    .where('name', '=', match.name.trim())
+    .where('name', '=', match.name)
     .where('price', '=', sql<string>`${match.price}::numeric`)
     .executeTakeFirst()
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { Transaction } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
 import type { Database } from './schema.js'
 
 /** A stable digest of a request body: same content, same hash, whatever the key order. */
@@ -37,4 +37,15 @@ export async function claimKey (trx: Transaction<Database>, userId: string, key:
 export async function storeResponse (trx: Transaction<Database>, userId: string, key: string, status: number, body: unknown): Promise<void> {
   await trx.updateTable('idempotency_keys').set({ response_status: status, response_body: JSON.stringify(body) })
     .where('user_id', '=', userId).where('key', '=', key).execute()
+}
+
+/**
+ * Whether this user's key already holds a stored response: a request with it
+ * is a retry that creates nothing (the first response again, or a 422).
+ */
+export async function isAnsweredKey (db: Kysely<Database>, userId: string, key: string): Promise<boolean> {
+  const row = await db.selectFrom('idempotency_keys').select('key')
+    .where('user_id', '=', userId).where('key', '=', key).where('response_status', 'is not', null)
+    .executeTakeFirst()
+  return row !== undefined
 }

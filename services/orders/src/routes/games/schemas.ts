@@ -24,8 +24,8 @@ export const Game = Type.Object({
   is_active: Type.Boolean()
 })
 
-const GameName = Type.String({ minLength: 1, maxLength: 100, examples: ['clash of clan'] })
-const GameCode = Type.String({ minLength: 1, maxLength: 50, pattern: '^[A-Za-z0-9_.-]+$', examples: ['coc123'] })
+const GameName = Type.String({ minLength: 1, maxLength: 100, description: 'Stored trimmed; must not be blank; unique regardless of case', examples: ['clash of clan'] })
+const GameCode = Type.String({ minLength: 1, maxLength: 50, pattern: '^[A-Za-z0-9_.-]+$', description: 'Letters, digits and _ . - (surrounding spaces are ignored); unique', examples: ['coc123'] })
 
 export const CreateGameBody = Type.Object({
   name: GameName,

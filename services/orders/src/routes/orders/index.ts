@@ -53,7 +53,8 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['orders'],
       summary: 'One order (players: their own only)',
       security: [{ bearerAuth: [] }],
-      params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
+      // maxLength: Ajv's uuid format also takes a "urn:uuid:" prefix, which PostgreSQL does not
+      params: Type.Object({ id: Type.String({ format: 'uuid', maxLength: 36 }) }),
       response: { 200: Order, ...errorResponses(400, 401, 404) }
     }
   }, async (request) => {

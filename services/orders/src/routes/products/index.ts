@@ -3,9 +3,11 @@ import { Type } from 'typebox'
 import { errorResponses, HttpError } from '@topup/service-kit'
 import { gameExists, insertProduct, updateProduct } from '../../db/catalog.js'
 import { isUniqueViolation } from '../../db/errors.js'
+import { CATALOG_PRICE, decimalAmount, trimmed } from '../fields.js'
 import { IdParams } from '../games/schemas.js'
 
-const Price = Type.String({ pattern: '^\\d{1,10}(\\.\\d{1,2})?$', description: 'Decimal price, at most two places', examples: ['699.00'] })
+const PRICE_PROBLEM = 'must be a decimal amount with at most two places, such as "699.00"'
+const Price = Type.String({ pattern: CATALOG_PRICE.source, description: 'Decimal price as a string, at most two places (no sign, exponent or leading zeros)', examples: ['699.00'] })
 
 const Product = Type.Object({
   id: Type.Integer(),
@@ -15,7 +17,10 @@ const Product = Type.Object({
   in_game_currency: Type.Integer()
 })
 
-const ProductName = Type.String({ minLength: 1, maxLength: 100, examples: ['UC Pack 500'] })
+const ProductName = Type.String({ minLength: 1, maxLength: 100, description: 'Stored trimmed; must not be blank; unique within its game', examples: ['UC Pack 500'] })
+
+// names are trimmed before the schema sees them; the price gets a plain-words 400
+const productChecks = [trimmed('name'), decimalAmount('price', CATALOG_PRICE, PRICE_PROBLEM)]
 const Currency = Type.Integer({ minimum: 1, maximum: 1_000_000_000, description: 'Amount of in-game currency the product gives' })
 
 const CreateProductBody = Type.Object({
@@ -47,12 +52,13 @@ const products: FastifyPluginAsyncTypebox = async (app) => {
       security: [{ bearerAuth: [] }],
       body: CreateProductBody,
       response: { 201: Product, ...errorResponses(400, 401, 403, 409) }
-    }
+    },
+    preValidation: productChecks
   }, async (request, reply) => {
     const { game, name, price, in_game_currency: inGameCurrency } = request.body
     if (!await gameExists(app.db, game)) throw noSuchGame()
     try {
-      const product = await insertProduct(app.db, { game_id: game, name: name.trim(), price, in_game_currency: inGameCurrency })
+      const product = await insertProduct(app.db, { game_id: game, name, price, in_game_currency: inGameCurrency })
       return await reply.code(201).send(productView(product))
     } catch (err) {
       if (isUniqueViolation(err)) throw duplicate()
@@ -69,14 +75,15 @@ const products: FastifyPluginAsyncTypebox = async (app) => {
       params: IdParams,
       body: UpdateProductBody,
       response: { 200: Product, ...errorResponses(400, 401, 403, 404, 409) }
-    }
+    },
+    preValidation: productChecks
   }, async (request) => {
     const { game, name, price, in_game_currency: inGameCurrency } = request.body
     if (game !== undefined && !await gameExists(app.db, game)) throw noSuchGame()
     try {
       const product = await updateProduct(app.db, request.params.id, {
         ...(game === undefined ? {} : { game_id: game }),
-        ...(name === undefined ? {} : { name: name.trim() }),
+        ...(name === undefined ? {} : { name }),
         ...(price === undefined ? {} : { price }),
         ...(inGameCurrency === undefined ? {} : { in_game_currency: inGameCurrency })
       })

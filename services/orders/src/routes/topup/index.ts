@@ -8,7 +8,8 @@ import { BACKDATING_DISABLED, BACKDATING_HEADER, BACKDATING_IN_PRODUCTION, parse
 import { claimKey, requestHash, storeResponse } from '../../db/idempotency.js'
 import { insertOrder } from '../../db/orders.js'
 import { recordOrderCreated } from '../../events.js'
-import { TopupBody, TopupCreated, TopupHeaders } from './schemas.js'
+import { DECIMAL_AMOUNT, decimalAmount, trimmed } from '../fields.js'
+import { PRICE_PROBLEM, TopupBody, TopupCreated, TopupHeaders } from './schemas.js'
 
 export const GAME_NOT_FOUND = 'Game not found or inactive.'
 export const PRODUCT_MISMATCH = "Product not found or doesn't match the game."
@@ -46,15 +47,19 @@ const topup: FastifyPluginAsyncTypebox<TopupOptions> = async (app, options) => {
     })
   })
   app.post('/api/topup/', {
-    onRequest: app.authenticate,
+    // who first (no token is a 401), then how often (ORDER_MAX_PER_USER / ORDER_MAX_PER_IP)
+    onRequest: [app.authenticate, app.orderRateLimit],
+    // the names are matched as the catalog stores them, trimmed; the price is checked as
+    // written (a JSON number is its literal text by now, see keepPriceLiteral)
+    preValidation: [trimmed('gamename', 'game_id', 'product_name'), decimalAmount('product_price', DECIMAL_AMOUNT, PRICE_PROBLEM)],
     schema: {
       tags: ['orders'],
       summary: 'Place a top-up order',
-      description: 'Checks the game and product against the catalog (name, id and exact price), creates a pending order and its transaction, and announces it (OrderCreated). With an `Idempotency-Key`, a retry returns the first response and creates nothing new. Development only: `X-Demo-Created-At` backdates the order (refused in production).',
+      description: 'Checks the game and product against the catalog (name, id and exact price), creates a pending order and its transaction, and announces it (OrderCreated). With an `Idempotency-Key`, a retry returns the first response and creates nothing new. Each player and each client address may place a limited number of orders per window (ORDER_MAX_PER_USER, ORDER_MAX_PER_IP, ORDER_WINDOW): beyond it, 429 with `Retry-After`; the retry of an order already placed with its `Idempotency-Key` is never refused by the limit. Development only: `X-Demo-Created-At` backdates the order (refused in production).',
       security: [{ bearerAuth: [] }],
       headers: TopupHeaders,
       body: TopupBody,
-      response: { 201: TopupCreated, ...errorResponses(400, 401, 422) }
+      response: { 201: TopupCreated, ...errorResponses(400, 401, 422, 429) }
     }
   }, async (request, reply) => {
     const user = request.user

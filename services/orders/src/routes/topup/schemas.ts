@@ -1,4 +1,5 @@
 import { Type } from 'typebox'
+import { DECIMAL_AMOUNT } from '../fields.js'
 
 /** DESIGN §2.1's example request: the demo catalog's fourth product (see demo-catalog.ts). */
 export const exampleTopupRequest = {
@@ -9,17 +10,18 @@ export const exampleTopupRequest = {
   product_price: '699.00'
 } as const
 
+export const PRICE_PROBLEM = 'must be a decimal amount such as "699.00"'
+
 export const TopupBody = Type.Object({
-  gamename: Type.String({ minLength: 1, maxLength: 100 }),
-  game_id: Type.String({ minLength: 1, maxLength: 50 }),
-  product_name: Type.String({ minLength: 1, maxLength: 100 }),
+  gamename: Type.String({ minLength: 1, maxLength: 100, description: 'Surrounding spaces are ignored; matched regardless of case' }),
+  game_id: Type.String({ minLength: 1, maxLength: 50, description: 'Surrounding spaces are ignored' }),
+  product_name: Type.String({ minLength: 1, maxLength: 100, description: 'Surrounding spaces are ignored' }),
   product_id: Type.Integer({ minimum: 1, maximum: 2147483647 }),
   product_price: Type.Union([
-    // any number-like text passes here, so the validator never coerces it into a float;
-    // whether it is the exact price is decided against the catalog
-    Type.String({ pattern: '^\\s*-?\\d+(\\.\\d+)?([eE][+-]?\\d+)?\\s*$', maxLength: 60 }),
-    Type.Number({ minimum: 0 })
-  ], { description: 'The price the client saw, as a JSON number or a decimal string; compared exactly' })
+    // whether the decimal is the exact price is decided against the catalog
+    Type.String({ pattern: DECIMAL_AMOUNT.source, maxLength: 60, examples: ['699.00'] }),
+    Type.Number({ minimum: 0, examples: [699] })
+  ], { description: 'The price the client saw: a JSON number such as 699 or 699.0, or a decimal string such as "699.00" (digits, an optional fraction; no sign, exponent or spaces). Compared exactly, as written' })
 }, {
   additionalProperties: false,
   examples: [exampleTopupRequest]
