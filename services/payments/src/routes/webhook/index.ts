@@ -15,7 +15,8 @@ declare module 'fastify' {
 }
 
 const WebhookBody = Type.Object({
-  transaction_id: Type.String({ format: 'uuid' }),
+  // maxLength: Ajv's uuid format also takes a "urn:uuid:" prefix, which PostgreSQL does not
+  transaction_id: Type.String({ format: 'uuid', maxLength: 36 }),
   status: Type.Union([Type.Literal('success'), Type.Literal('failed')])
 }, {
   additionalProperties: false,
