@@ -48,6 +48,8 @@ interface Proc {
   name: string
   service: Service | 'gateway'
   url: string
+  /** Where its /ready answers: its own port, or the gateway's admin listener. */
+  adminUrl: string
   child: ChildProcess
   lines: string[]
   exited: Promise<void>
@@ -146,11 +148,16 @@ t.test('scaled services share the work through the gateway; killing instances lo
         LOG_LEVEL: 'info',
         HOST: '127.0.0.1',
         PORT: String(port),
+        // the limits per address and per player have tests of their own
+        REGISTER_MAX_PER_IP: '0',
+        ORDER_MAX_PER_USER: '0',
+        ORDER_MAX_PER_IP: '0',
         ...env
       },
       stdio: ['ignore', 'pipe', 'pipe']
     })
-    const proc: Proc = { name, service, url: `http://127.0.0.1:${port}`, child, lines: [], done: false, killed: false, exited: Promise.resolve() }
+    const adminUrl = env.ADMIN_PORT === undefined ? `http://127.0.0.1:${port}` : `http://127.0.0.1:${env.ADMIN_PORT}`
+    const proc: Proc = { name, service, url: `http://127.0.0.1:${port}`, adminUrl, child, lines: [], done: false, killed: false, exited: Promise.resolve() }
     let partial = ''
     const collect = (chunk: Buffer): void => {
       const text = partial + chunk.toString('utf8')
@@ -179,7 +186,7 @@ t.test('scaled services share the work through the gateway; killing instances lo
     for (;;) {
       if (p.done) throw new Error(`${p.name} exited\n${tail(p)}`)
       // a bounded wait: whatever else may hold the port need not answer at all
-      const response = await fetch(`${p.url}/ready`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined)
+      const response = await fetch(`${p.adminUrl}/ready`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined)
       if (response?.status === 200) return
       if (Date.now() > deadline) throw new Error(`timed out after 60 s waiting for ${p.name} /ready\n${tail(p)}`)
       await sleep(100)
@@ -192,7 +199,8 @@ t.test('scaled services share the work through the gateway; killing instances lo
   async function launch (name: string, service: Service | 'gateway', env: Record<string, string>): Promise<Proc> {
     for (let attempt = 1; ; attempt++) {
       const port = await freeLowPort(20_000, 32_000)
-      const p = start(name, service, port, env)
+      const admin = service === 'gateway' ? { ADMIN_PORT: String(await freeLowPort(20_000, 32_000)) } : {}
+      const p = start(name, service, port, { ...env, ...admin })
       try {
         await ready(p)
         return p
@@ -418,7 +426,7 @@ t.test('scaled services share the work through the gateway; killing instances lo
     if (p.service !== 'auth') t.ok((events ?? 0) > 0, `${p.name} applied events (${events ?? 0})`)
     report.push(`${p.name}${p.killed ? ' (killed)' : ''}: ${requests} requests${p.service === 'auth' ? '' : `, ${events ?? 0} events`}`)
   }
-  const gatewayReady = await (await fetch(`${G}/ready`)).json() as { checks: Record<string, unknown> }
+  const gatewayReady = await (await fetch(`${gateway.adminUrl}/ready`)).json() as { checks: Record<string, unknown> }
   t.match(gatewayReady.checks.orders, { ready: '2/3' }, 'the gateway reports the killed orders instance')
   t.match(gatewayReady.checks.payments, { ready: '1/2' }, 'the gateway reports the killed payments instance')
 

@@ -88,7 +88,8 @@ export interface System {
   payments: Array<Instance<PaymentsDatabase>>
   /** null when started with `analytics: false`. */
   analytics: Instance<AnalyticsDatabase> | null
-  gateway: { app: App, url: string, logs: LogCapture }
+  /** `adminUrl`: the gateway's own /health, /ready, /metrics, /openapi.json (not on the public port). */
+  gateway: { app: App, url: string, adminUrl: string, logs: LogCapture }
   /** The test's own broker connection (same prefix): publish, inspect queues. */
   broker: BrokerConnection
   /** Every captured log line of every service, gateway included. */
@@ -172,7 +173,9 @@ export async function startSystem (t: Teardown, options: SystemOptions = {}): Pr
   const prefix = `${uniqueName('sys')}.`
   const webhookSecret = `whsec-${randomBytes(16).toString('hex')}`
   const env = options.env ?? {}
-  const common = { NODE_ENV: 'test', LOG_LEVEL: 'info', ...env.all }
+  // the per-address and per-player limits are off: every test client is 127.0.0.1,
+  // and the limits have tests of their own (a test sets them through env)
+  const common = { NODE_ENV: 'test', LOG_LEVEL: 'info', REGISTER_MAX_PER_IP: '0', ORDER_MAX_PER_USER: '0', ORDER_MAX_PER_IP: '0', ...env.all }
   const ordersCount = options.instances?.orders ?? 1
   const paymentsCount = options.instances?.payments ?? 1
 
@@ -259,6 +262,7 @@ export async function startSystem (t: Teardown, options: SystemOptions = {}): Pr
     ORDERS_URL: orders[0]?.url ?? '',
     PAYMENTS_URL: payments[0]?.url ?? '',
     ANALYTICS_URL: analytics?.url ?? await closedUrl(),
+    ADMIN_PORT: '0',
     ...env.gateway
   }), { logStream: gatewayLogs })
   cleanups.gateway.push(async () => { await gatewayApp.close() })
@@ -299,7 +303,7 @@ export async function startSystem (t: Teardown, options: SystemOptions = {}): Pr
     orders,
     payments,
     analytics,
-    gateway: { app: gatewayApp, url, logs: gatewayLogs },
+    gateway: { app: gatewayApp, url, adminUrl: `http://127.0.0.1:${(gatewayApp.adminServer?.address() as AddressInfo).port}`, logs: gatewayLogs },
     broker,
     allLogs: () => [auth, ...orders, ...payments, ...(analytics === null ? [] : [analytics]), { logs: gatewayLogs }].map((i) => i.logs.text).join('\n'),
     http,

@@ -1,5 +1,5 @@
 export { BaseEnv, type BaseConfig, ConfigError, loadConfig, loadConfigOrExit, StringEnum } from './config.js'
-export { createServer, startServer, type App, type RouteEntry, type ServerOptions } from './server.js'
+export { createServer, startServer, DEFAULT_TIMEOUTS, INTERNAL_ROUTES, type App, type RouteEntry, type ServerOptions, type Timeouts } from './server.js'
 export { default as errorHandling, errorBody, HttpError, type ErrorBody } from './errors.js'
 export { default as health, type ReadinessCheck } from './health.js'
 export { default as tokens, type AccessTokenClaims, type TokenOptions, ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_TTL } from './auth.js'

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Writable } from 'node:stream'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
@@ -9,6 +9,7 @@ import errorHandling from './errors.js'
 import health from './health.js'
 import docs, { type DocsOptions } from './docs.js'
 import { loggerOptions } from './logger.js'
+import { buildValidator, strictNumbersOnRoute } from './validation.js'
 
 export interface RouteEntry { method: string, url: string, hidden: boolean }
 
@@ -16,6 +17,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Every route this service registered (tests compare it with the API documents). */
     routeTable: RouteEntry[]
+    /** The admin listener, when the server has one (ServerOptions.admin); listening once the app is ready. */
+    adminServer: Server | null
   }
 }
 
@@ -30,7 +33,38 @@ export interface ServerOptions {
   /** Trust X-Forwarded-For from these proxies (the gateway on loopback by default). */
   trustProxy?: boolean | string
   docs?: DocsOptions
+  /** Time limits on client connections (defaults: DEFAULT_TIMEOUTS). */
+  timeouts?: Partial<Timeouts>
+  /**
+   * A second listener for operators. When set, /health, /ready, /metrics and
+   * /openapi.json answer only there (the main port is public: the gateway's).
+   */
+  admin?: { host: string, port: number }
 }
+
+/**
+ * How long a client may take. A public port must not let one slow client hold
+ * a connection forever (one byte every 10 s kept 16 of 16 sockets open for
+ * good before these were set).
+ */
+export interface Timeouts {
+  /** Until the request headers have arrived (Node's headersTimeout). A real client sends them in milliseconds. */
+  headersMs: number
+  /** Until the whole request, body included, has arrived (requestTimeout): the 1 MiB body limit at ~40 KB/s. */
+  requestMs: number
+  /** An idle keep-alive connection is closed after this (keepAliveTimeout): above the 60 s idle time of common load balancers. */
+  keepAliveMs: number
+  /** A connection with no traffic either way for this long is closed (the socket timeout). */
+  idleMs: number
+}
+
+export const DEFAULT_TIMEOUTS: Timeouts = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 72_000, idleMs: 60_000 }
+
+/** The routes for operators, which the admin listener keeps off a public port. */
+export const INTERNAL_ROUTES = new Set(['/health', '/ready', '/metrics', '/openapi.json'])
+
+/** Marks a request that came in through the admin listener. */
+const VIA_ADMIN = Symbol('via admin listener')
 
 /** `TRUST_PROXY` as Fastify takes it: 'false'/'true' as booleans, anything else (a list, `loopback`) as is. */
 function trustProxyOption (value: boolean | string | undefined): boolean | string {
@@ -49,6 +83,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
  * an OpenAPI description of the service's routes.
  */
 export function createServer (options: ServerOptions): App {
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts }
   const logger = {
     ...loggerOptions(options.service, options.logLevel ?? 'info'),
     ...(options.logStream === undefined ? {} : { stream: options.logStream })
@@ -64,7 +99,12 @@ export function createServer (options: ServerOptions): App {
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     // an unknown field is a 400 that names it, not silently dropped
     ajv: { customOptions: { allErrors: true, removeAdditional: false } },
-    forceCloseConnections: 'idle'
+    schemaController: { compilersFactory: { buildValidator: buildValidator() } },
+    forceCloseConnections: 'idle',
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    connectionTimeout: timeouts.idleMs,
+    http: serverTimeouts(timeouts)
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   const routeTable: RouteEntry[] = []
@@ -72,10 +112,15 @@ export function createServer (options: ServerOptions): App {
   app.addHook('onRoute', (route) => {
     const hidden = (route.schema as { hide?: boolean } | undefined)?.hide === true
     for (const method of [route.method].flat()) routeTable.push({ method, url: route.url, hidden })
+    strictNumbersOnRoute(route)
   })
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
+    // every answer, JSON and errors included, is taken for what its content type says
+    reply.header('x-content-type-options', 'nosniff')
   })
+  app.decorate('adminServer', null)
+  if (options.admin !== undefined) adminListener(app, options.admin, timeouts)
   app.register(errorHandling)
   app.register(health)
   // Prometheus metrics on the service's own port (never routed by the gateway).
@@ -83,6 +128,49 @@ export function createServer (options: ServerOptions): App {
   app.register(fastifyMetrics.default, { endpoint: '/metrics', clearRegisterOnInit: true, routeMetrics: { enabled: true } })
   app.register(docs, { title: options.service, ...options.docs })
   return app
+}
+
+function serverTimeouts (timeouts: Timeouts): { headersTimeout: number, requestTimeout: number, connectionsCheckingInterval: number } {
+  const headersTimeout = Math.min(timeouts.headersMs, timeouts.requestMs)
+  return {
+    headersTimeout,
+    requestTimeout: timeouts.requestMs,
+    // Node checks both limits on this interval (30 s by default, which would let a
+    // 10 s header limit run to 40 s)
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(headersTimeout / 4)))
+  }
+}
+
+/**
+ * The admin listener: a plain HTTP server on its own address that hands every
+ * request to the same Fastify routing, marked as coming from there. The
+ * internal routes answer 404 on the main port.
+ */
+function adminListener (app: App, listen: { host: string, port: number }, timeouts: Timeouts): void {
+  app.addHook('onRequest', async (request, reply) => {
+    if (INTERNAL_ROUTES.has(request.routeOptions.url ?? '') && (request.raw as IncomingMessage & { [VIA_ADMIN]?: boolean })[VIA_ADMIN] !== true) {
+      return await reply.callNotFound()
+    }
+  })
+  app.addHook('onReady', async () => {
+    const server = createHttpServer(serverTimeouts(timeouts), (req, res) => {
+      (req as IncomingMessage & { [VIA_ADMIN]?: boolean })[VIA_ADMIN] = true
+      app.routing(req, res)
+    })
+    server.keepAliveTimeout = timeouts.keepAliveMs
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(listen.port, listen.host, () => { server.off('error', reject); resolve() })
+    })
+    app.adminServer = server
+    app.log.info({ address: server.address() }, 'admin listener (health, readiness, metrics, openapi.json)')
+  })
+  app.addHook('onClose', async () => {
+    const server = app.adminServer
+    if (server === null) return
+    server.closeAllConnections()
+    await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
+  })
 }
 
 /**

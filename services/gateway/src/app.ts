@@ -1,13 +1,16 @@
-import type { IncomingHttpHeaders } from 'node:http'
-import type { IncomingHttpHeaders as Http2IncomingHttpHeaders } from 'node:http2'
-import { pipeline, Transform, type Writable } from 'node:stream'
-import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema, RawServerBase, RequestGenericInterface, RouteGenericInterface } from 'fastify'
+import type { Writable } from 'node:stream'
+import type { FastifyInstance, FastifySchema } from 'fastify'
 import proxy from '@fastify/http-proxy'
-import { createServer, errorBody, HttpError, type App } from '@topup/service-kit'
+import { createServer, type App } from '@topup/service-kit'
 import { upstreamUrlsOf, type GatewayConfig } from './config.js'
 import { ROUTES, SERVICES, type ServiceName } from './routes.js'
 import docs from './docs/plugin.js'
+import { limitBody } from './proxy/body-limit.js'
+import { onUpstreamError } from './proxy/failures.js'
+import { rewriteRequestHeaders, rewriteResponseHeaders } from './proxy/headers.js'
 import { createAgent, groupReadiness, UpstreamGroup, type Lookup } from './upstreams.js'
+
+export { upstreamFailure } from './proxy/failures.js'
 
 /** How long `/ready` waits for each upstream's own `/ready` (service-kit gives a check 2 s). */
 const READY_PROBE_TIMEOUT_MS = 1500
@@ -38,118 +41,6 @@ export function upstreamGroupsOf (app: FastifyInstance, config: GatewayConfig, o
   return groups
 }
 
-// ---------------------------------------------------------------------------
-// Request headers towards the upstream
-
-type AnyHeaders = IncomingHttpHeaders | Http2IncomingHttpHeaders
-
-
-/**
- * What the upstream gets besides the client's own headers (Authorization
- * included, untouched): this request's id, and who the client was.
- */
-function rewriteRequestHeaders (request: FastifyRequest<RequestGenericInterface, RawServerBase>, headers: AnyHeaders): AnyHeaders {
-  return {
-    ...headers,
-    'x-request-id': request.id,
-    // only the client address the gateway determined itself (its own TRUST_PROXY
-    // decides whether a forwarded header in front of it is believed): a client
-    // cannot slip a made-up address to the services behind it
-    'x-forwarded-for': request.ip,
-    'x-forwarded-proto': request.protocol,
-    'x-forwarded-host': request.host
-  }
-}
-
-// ---------------------------------------------------------------------------
-// Upstream failures → the DESIGN §2 error shape
-
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN',
-  'UND_ERR_CONNECT_TIMEOUT', 'FST_REPLY_FROM_SERVICE_UNAVAILABLE'])
-const TIMED_OUT = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'FST_REPLY_FROM_GATEWAY_TIMEOUT',
-  'FST_REPLY_FROM_TIMEOUT', 'FST_REPLY_FROM_HTTP_REQUEST_TIMEOUT'])
-
-/** The error and everything it was caused by (reply-from wraps undici's errors). */
-function errorChain (error: unknown): unknown[] {
-  const chain: unknown[] = []
-  const queue: unknown[] = [error]
-  while (queue.length > 0 && chain.length < 20) {
-    const current = queue.shift()
-    if (current === null || typeof current !== 'object' || chain.includes(current)) continue
-    chain.push(current)
-    const { cause, errors } = current as { cause?: unknown, errors?: unknown }
-    if (cause !== undefined) queue.push(cause)
-    if (Array.isArray(errors)) queue.push(...(errors as unknown[]))
-  }
-  return chain
-}
-
-function codeOf (error: unknown): string | undefined {
-  const code = (error as { code?: unknown }).code
-  return typeof code === 'string' ? code : undefined
-}
-
-export function upstreamFailure (service: ServiceName, error: unknown): { statusCode: number, message: string } {
-  const chain = errorChain(error)
-  const tooLarge = chain.find((e): e is HttpError => e instanceof HttpError && e.statusCode === 413)
-  if (tooLarge !== undefined) return { statusCode: 413, message: tooLarge.message }
-  const codes = chain.map(codeOf)
-  if (codes.some((c) => c !== undefined && TIMED_OUT.has(c))) {
-    return { statusCode: 504, message: `The ${service} service did not answer in time.` }
-  }
-  if (codes.some((c) => c !== undefined && UNREACHABLE.has(c))) {
-    return { statusCode: 503, message: `The ${service} service is unavailable.` }
-  }
-  return { statusCode: 502, message: `The ${service} service did not send a valid response.` }
-}
-
-function onUpstreamError (service: ServiceName) {
-  return function (reply: FastifyReply<RouteGenericInterface, RawServerBase>, { error }: { error: Error }): void {
-    if (reply.sent || reply.raw.destroyed) return
-    const { statusCode, message } = upstreamFailure(service, error)
-    if (statusCode === 413) reply.header('connection', 'close')
-    // reply-from has already logged the error itself ('response errored')
-    reply.log.info({ service, statusCode }, message)
-    void reply.code(statusCode).type('application/json; charset=utf-8').send(errorBody(statusCode, message))
-  }
-}
-
-// ---------------------------------------------------------------------------
-// Body limit: the proxy streams bodies through untouched (the payment webhook's
-// signature covers the raw bytes), so Fastify's own bodyLimit does not apply.
-
-function bodyTooLarge (limit: number): HttpError {
-  return new HttpError(413, `The request body is larger than the limit of ${limit} bytes.`)
-}
-
-function limitBody (limit: number) {
-  return async function preParsing (request: FastifyRequest, reply: FastifyReply, payload: NodeJS.ReadableStream): Promise<NodeJS.ReadableStream> {
-    const declared = request.headers['content-length']
-    if (declared !== undefined) {
-      // Node's parser guarantees the body is exactly this long.
-      if (Number(declared) > limit) {
-        // do not read (and discard) the rest of a large body to keep the connection
-        reply.header('connection', 'close')
-        throw bodyTooLarge(limit)
-      }
-      return payload
-    }
-    // HTTP/1.1: without content-length a body comes only chunked
-    if (request.headers['transfer-encoding'] === undefined) return payload
-    let received = 0
-    const counter = new Transform({
-      transform (chunk: Buffer, _encoding, callback) {
-        received += chunk.length
-        if (received > limit) callback(bodyTooLarge(limit))
-        else callback(null, chunk)
-      }
-    })
-    return pipeline(payload, counter, () => {})
-  }
-}
-
-// ---------------------------------------------------------------------------
-
 export interface GatewayOptions {
   config: GatewayConfig
   upstreams: Record<ServiceName, UpstreamGroup>
@@ -158,7 +49,7 @@ export interface GatewayOptions {
 /**
  * The gateway: one proxy per public prefix (src/routes.ts), paths forwarded
  * unchanged and spread over every instance of the service (src/upstreams.ts),
- * and `/ready` reporting every instance.
+ * and `/ready` (on the admin listener) reporting every instance.
  */
 export default async function gateway (app: FastifyInstance, { config, upstreams }: GatewayOptions): Promise<void> {
   const timeout = config.UPSTREAM_TIMEOUT_MS
@@ -170,6 +61,10 @@ export default async function gateway (app: FastifyInstance, { config, upstreams
   app.addHook('preParsing', limitBody(config.BODY_LIMIT_BYTES))
   // each service documents its own routes; the proxy's catch-alls stay out of the gateway's /openapi.json
   app.addHook('onRoute', (route) => { route.schema = { ...route.schema, hide: true } as FastifySchema })
+  // A client that goes away is ordinary traffic, not an error: one line, no stack.
+  app.addHook('onRequestAbort', async (request) => {
+    request.log.info({ method: request.method, url: request.url }, 'client closed the connection before the response')
+  })
 
   for (const route of ROUTES) {
     const group = upstreams[route.service]
@@ -183,6 +78,7 @@ export default async function gateway (app: FastifyInstance, { config, upstreams
       disableRequestLogging: true,
       replyOptions: {
         rewriteRequestHeaders,
+        rewriteHeaders: rewriteResponseHeaders,
         onError: onUpstreamError(route.service),
         // reply-from's own retries stay off (it would retry a GET answered 503
         // up to ten times, on the same instance): the group retries instead
@@ -203,7 +99,16 @@ export function buildApp (config: GatewayConfig, options: BuildOptions = {}): Ap
     logLevel: config.LOG_LEVEL,
     bodyLimit: config.BODY_LIMIT_BYTES,
     trustProxy: config.TRUST_PROXY,
-    logStream: options.logStream
+    logStream: options.logStream,
+    // the gateway's port is the public one: its own health, readiness, metrics
+    // and OpenAPI document answer only on the admin listener
+    admin: { host: config.ADMIN_HOST, port: config.ADMIN_PORT },
+    timeouts: {
+      headersMs: config.HEADERS_TIMEOUT_MS,
+      requestMs: config.REQUEST_TIMEOUT_MS,
+      keepAliveMs: config.KEEP_ALIVE_TIMEOUT_MS,
+      idleMs: config.IDLE_TIMEOUT_MS
+    }
   })
   const upstreams = upstreamGroupsOf(app, config, options)
   app.register(gateway, { config, upstreams })

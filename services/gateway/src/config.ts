@@ -18,6 +18,19 @@ const upstreamUrls = (service: string) => Type.Optional(Type.String({
 export const GatewayEnv = {
   ...BaseEnv,
   PORT: Type.Integer({ default: 8080, minimum: 0, maximum: 65535 }),
+  /** The gateway is the edge: no forwarded header in front of it is believed unless an operator names the proxy. */
+  TRUST_PROXY: Type.String({ default: 'false', minLength: 1 }),
+  /** The operators' listener: /health, /ready, /metrics and /openapi.json (never on the public port). */
+  ADMIN_HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
+  ADMIN_PORT: Type.Integer({ default: 8081, minimum: 0, maximum: 65535 }),
+  /** A client must have sent its request headers within this (slow-header clients are cut). */
+  HEADERS_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 100 }),
+  /** ... and its whole request, body included, within this (slow-body clients are cut). */
+  REQUEST_TIMEOUT_MS: Type.Integer({ default: 30_000, minimum: 100 }),
+  /** An idle keep-alive client connection is closed after this (above common load balancers' 60 s). */
+  KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ default: 72_000, minimum: 100 }),
+  /** A client connection with no traffic either way for this long is closed. */
+  IDLE_TIMEOUT_MS: Type.Integer({ default: 60_000, minimum: 100 }),
   AUTH_URL: upstreamUrl(3001, 'auth'),
   ORDERS_URL: upstreamUrl(3002, 'orders'),
   PAYMENTS_URL: upstreamUrl(3003, 'payments'),

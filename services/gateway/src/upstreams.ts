@@ -63,6 +63,8 @@ export interface UpstreamGroupOptions {
   ejectMs: number
   headersTimeout: number
   bodyTimeout: number
+  /** Told of an error that escaped reply-from's callback (logged; the process goes on). */
+  onError?: (err: unknown) => void
 }
 
 /** Errors that mean the connection was never made: nothing reached the instance. */
@@ -95,9 +97,28 @@ function isStream (body: unknown): body is Readable {
 async function bufferBody (body: unknown): Promise<unknown> {
   if (!isStream(body)) return body
   const chunks: Buffer[] = []
-  for await (const chunk of body) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk as Buffer)
+  try {
+    for await (const chunk of body) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk as Buffer)
+  } catch (err) {
+    // the client's own request stream failing (not our 413) means the client went away
+    if (isClientAbort(err)) throw new ClientGone()
+    throw err
+  }
   return Buffer.concat(chunks)
 }
+
+/** The client disconnected before its request body had arrived. */
+export class ClientGone extends Error {
+  constructor () { super('the client closed the connection before its request body arrived') }
+}
+
+function isClientAbort (err: unknown): boolean {
+  const code = codeOf(err)
+  return code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (err as Error | null)?.message === 'aborted'
+}
+
+/** A response body that reply-from discards because its client is gone. */
+function ignoreDiscarded (): void {}
 
 function defaultPort (protocol: string): string {
   return protocol === 'https:' ? '443' : '80'
@@ -227,10 +248,36 @@ export class UpstreamGroup {
     }
   }
 
-  /** reply-from's undici interface: `request(options, callback)`. */
+  /**
+   * reply-from's undici interface: `request(options, callback)`.
+   *
+   * Two ways a client that went away used to kill the process, both closed here:
+   * - reply-from, finding the client gone when the upstream's answer arrives,
+   *   calls `destroy()` on the response body with no 'error' listener, and
+   *   undici's body then emits RequestAbortedError: an uncaught exception. The
+   *   listener below takes it (the stream is being discarded on purpose; any
+   *   other error also reaches Fastify's own listener once the body is sent).
+   * - anything the callback throws would have become an unhandled rejection
+   *   of this promise chain: it is caught, and the body let go.
+   * A client that disconnects while its body is still arriving has nobody to
+   * answer: that attempt ends here without calling back (reply-from would
+   * log it as an upstream failure with a stack); the gateway's
+   * onRequestAbort hook logs it once.
+   */
   request (options: RequestOptions, callback: Callback): void {
-    this.dispatch(options).then((data) => { callback(null, data) }, (err: unknown) => {
+    this.dispatch(options).then((data) => {
+      data.body.on('error', ignoreDiscarded)
+      try {
+        callback(null, data)
+      } catch (err) {
+        data.body.destroy()
+        throw err
+      }
+    }, (err: unknown) => {
+      if (err instanceof ClientGone) return
       callback(err instanceof Error ? err : new Error(String(err)))
+    }).catch((err: unknown) => {
+      this.options.onError?.(err)
     })
   }
 

@@ -29,7 +29,7 @@ t.test('ORDERS_URLS: requests are spread over every instance', async (t) => {
   ]
   // an instance that refused a connection is normally skipped for a while: not
   // here, so that every third request really meets the stopped instance
-  const { url } = await startGateway(t, {}, { ORDERS_URLS: orders.map((o) => o.url).join(','), UPSTREAM_EJECT_MS: '0' })
+  const { url, adminUrl } = await startGateway(t, {}, { ORDERS_URLS: orders.map((o) => o.url).join(','), UPSTREAM_EJECT_MS: '0' })
 
   const first = await Promise.all(Array.from({ length: 30 }, async () => await get(`${url}/api/orders/`)))
   t.same(first.map((r) => r.status), first.map(() => 200), '30 GETs answered')
@@ -70,7 +70,7 @@ t.test('ORDERS_URLS: requests are spread over every instance', async (t) => {
       t.match(response.headers.get('content-type'), /^application\/json/)
       t.same(await response.json(), { statusCode: 503, error: 'Service Unavailable', message: 'The orders service is unavailable.' })
     }
-    const ready = await fetch(`${url}/ready`)
+    const ready = await fetch(`${adminUrl}/ready`)
     t.equal(ready.status, 503)
     const body = await ready.json() as Readiness
     t.match(body.checks.orders, /^unavailable: no instance ready \(.*connection refused.*\)$/)
@@ -107,12 +107,12 @@ t.test('/ready lists every instance and stays 200 while one is left', async (t) 
   const a = await startCountingUpstream(t, 'orders')
   const b = await startCountingUpstream(t, 'orders')
   const dead = await closedUrl()
-  const { url } = await startGateway(t, {
+  const { url, adminUrl } = await startGateway(t, {
     auth: (await startCountingUpstream(t, 'auth')).url,
     payments: (await startCountingUpstream(t, 'payments')).url,
     analytics: (await startCountingUpstream(t, 'analytics')).url
   }, { ORDERS_URLS: `${a.url}, ${b.url}, ${dead}` })
-  const response = await fetch(`${url}/ready`)
+  const response = await fetch(`${adminUrl}/ready`)
   t.equal(response.status, 200)
   const body = await response.json() as Readiness
   t.same(body.checks.orders, { ready: '2/3', instances: { [a.url]: 'ok', [b.url]: 'ok', [dead]: 'unavailable: connection refused' } })
@@ -140,7 +140,7 @@ t.test('a host name is looked up again: every address it resolves to gets reques
     return answer
   }
   const ttl = 200
-  const { url } = await startGateway(t, {}, { ORDERS_URL: `http://orders.test:${port}`, UPSTREAM_RESOLVE_TTL_MS: String(ttl) }, { lookup })
+  const { url, adminUrl } = await startGateway(t, {}, { ORDERS_URL: `http://orders.test:${port}`, UPSTREAM_RESOLVE_TTL_MS: String(ttl) }, { lookup })
 
   const batch = async (n: number): Promise<number[]> => {
     const before = counts([a, b])
@@ -158,7 +158,7 @@ t.test('a host name is looked up again: every address it resolves to gets reques
   const both = await batch(20)
   t.ok(both[0] !== undefined && both[0] > 0 && both[1] !== undefined && both[1] > 0, `after the TTL, both addresses get requests (${both.join(', ')})`)
 
-  const ready = await (await fetch(`${url}/ready`)).json() as Readiness
+  const ready = await (await fetch(`${adminUrl}/ready`)).json() as Readiness
   t.same(ready.checks.orders, {
     ready: '2/2',
     instances: { [`http://orders.test:${port} (127.0.0.1)`]: 'ok', [`http://orders.test:${port} (127.0.0.2)`]: 'ok' }
@@ -176,11 +176,11 @@ t.test('a host name is looked up again: every address it resolves to gets reques
 
 t.test('a name that cannot be resolved → 503 JSON', async (t) => {
   const lookup = async (hostname: string): Promise<string[]> => { throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }) }
-  const { url } = await startGateway(t, {}, { ORDERS_URL: 'http://nowhere.test:3002' }, { lookup })
+  const { url, adminUrl } = await startGateway(t, {}, { ORDERS_URL: 'http://nowhere.test:3002' }, { lookup })
   const response = await fetch(`${url}/api/orders/`)
   t.equal(response.status, 503)
   t.same(await response.json(), { statusCode: 503, error: 'Service Unavailable', message: 'The orders service is unavailable.' })
-  const ready = await (await fetch(`${url}/ready`)).json() as Readiness
+  const ready = await (await fetch(`${adminUrl}/ready`)).json() as Readiness
   t.equal(ready.checks.orders, 'unavailable: host not found')
 })
 

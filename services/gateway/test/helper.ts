@@ -73,20 +73,27 @@ export async function startGateway (
   upstreams: Partial<Record<ServiceName, string>>,
   env: NodeJS.ProcessEnv = {},
   options: BuildOptions = {}
-): Promise<{ url: string, app: App }> {
+): Promise<{ url: string, app: App, adminUrl: string }> {
   const urls: NodeJS.ProcessEnv = {}
   for (const service of Object.keys(URL_VARIABLE) as ServiceName[]) {
     urls[URL_VARIABLE[service]] = upstreams[service] ?? await closedUrl()
   }
-  const config = loadGatewayConfig({ LOG_LEVEL: 'silent', ...urls, ...env })
+  const config = loadGatewayConfig({ LOG_LEVEL: 'silent', ADMIN_PORT: '0', ...urls, ...env })
   const app = buildApp(config, options)
   await app.listen({ host: '127.0.0.1', port: 0 })
   t.teardown(() => app.close())
-  return { url: baseUrlOf(app), app }
+  return { url: baseUrlOf(app), app, adminUrl: adminUrlOf(app) }
+}
+
+/** Where the gateway's own /health, /ready, /metrics and /openapi.json answer. */
+export function adminUrlOf (app: App): string {
+  const address = app.adminServer?.address() as AddressInfo | null | undefined
+  if (address === null || address === undefined) throw new Error('the gateway has no admin listener')
+  return `http://127.0.0.1:${address.port}`
 }
 
 /** Every service up, each as its own echo upstream. */
-export async function startAll (t: Teardown, env: NodeJS.ProcessEnv = {}): Promise<{ url: string, app: App, upstreams: Record<ServiceName, string> }> {
+export async function startAll (t: Teardown, env: NodeJS.ProcessEnv = {}): Promise<{ url: string, app: App, adminUrl: string, upstreams: Record<ServiceName, string> }> {
   const upstreams: Record<ServiceName, string> = {
     auth: await startUpstream(t, 'auth'),
     orders: await startUpstream(t, 'orders'),

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply } from 'fastify'
 import type {} from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { OpenAPIV3 } from 'openapi-types'
@@ -44,6 +44,32 @@ const REDOC_PAGE = `<!doctype html>
 </body>
 </html>
 `
+
+/**
+ * The reference pages load nothing from another host and run no inline script.
+ * Styles may be inline: ReDoc's styled-components and Swagger UI's React write
+ * style elements and attributes at run time (both pages break without it);
+ * ReDoc's search index runs in a worker made from a blob: URL.
+ */
+export const DOCS_CSP = [
+  "default-src 'self'",
+  "base-uri 'self'",
+  "object-src 'none'",
+  "frame-ancestors 'none'",
+  "form-action 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "worker-src 'self' blob:"
+].join('; ')
+
+function secureDocsHeaders (reply: FastifyReply): void {
+  reply.header('content-security-policy', DOCS_CSP)
+  reply.header('x-frame-options', 'DENY')
+  reply.header('referrer-policy', 'no-referrer')
+}
 
 async function fetchDocument (base: string, timeoutMs: number): Promise<OpenAPIV3.Document> {
   const response = await fetch(new URL('/openapi.json', base), { signal: AbortSignal.timeout(timeoutMs) })
@@ -102,7 +128,10 @@ export default async function docs (app: FastifyInstance, options: DocsOptions):
 
   await app.register(async function swaggerPages (scope) {
     // Swagger UI reads the document synchronously: make it current first
-    scope.addHook('onRequest', async () => { await current() })
+    scope.addHook('onRequest', async (_request, reply) => {
+      secureDocsHeaders(reply)
+      await current()
+    })
     await scope.register(swaggerUi, {
       routePrefix: '/api/docs',
       transformSpecification: () => merged,
@@ -113,9 +142,11 @@ export default async function docs (app: FastifyInstance, options: DocsOptions):
   })
 
   app.get('/api/redoc/', { schema: { hide: true } }, async (_request, reply) => {
+    secureDocsHeaders(reply)
     return await reply.type('text/html; charset=utf-8').send(REDOC_PAGE)
   })
   app.get('/api/redoc/redoc.standalone.js', { schema: { hide: true } }, async (_request, reply) => {
+    secureDocsHeaders(reply)
     return await reply.type('application/javascript; charset=utf-8').header('cache-control', 'public, max-age=3600').send(REDOC_BUNDLE)
   })
 }
