@@ -10,6 +10,7 @@
 // It never touches a database or the broker.
 //
 //   GATEWAY_URL             default http://127.0.0.1:8080
+//   GATEWAY_ADMIN_URL       default http://127.0.0.1:8081 (where the gateway's /ready answers)
 //   PAYMENT_WEBHOOK_SECRET  default: the payments service's development secret
 //   DEMO_PLAYERS            players (demo_player_001 …), default 300
 //   DEMO_DAYS               days of history up to today (UTC), default 60 (at most 365)
@@ -131,6 +132,8 @@ const { DEV_WEBHOOK_SECRET } = await import(pathToFileURL(join(PAYMENTS_DIST, 'c
 
 const config = {
   gateway: (process.env.GATEWAY_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, ''),
+  // the gateway's /ready is on its admin listener, never on the public port
+  admin: (process.env.GATEWAY_ADMIN_URL ?? 'http://127.0.0.1:8081').replace(/\/+$/, ''),
   secret: process.env.PAYMENT_WEBHOOK_SECRET ?? DEV_WEBHOOK_SECRET,
   players: positiveInt('DEMO_PLAYERS', 300, 100_000),
   days: positiveInt('DEMO_DAYS', 60, 365),
@@ -328,13 +331,14 @@ async function checkGateway () {
   for (;;) {
     let result
     try {
-      result = await call('GET', '/ready')
+      const response = await fetch(`${config.admin}/ready`, { signal: AbortSignal.timeout(10_000) })
+      result = { status: response.status, body: await response.json().catch(() => undefined) }
     } catch (err) {
-      fail(`the gateway at ${config.gateway} does not answer (${err.cause?.code ?? err.message}): start the system first: npm start`)
+      fail(`the gateway's admin listener at ${config.admin} does not answer (${err.cause?.code ?? err.message}): start the system first: npm start`)
     }
     if (result.status === 200) return
     if (Date.now() > deadline) {
-      fail(`the system at ${config.gateway} is not ready (/ready → ${result.status} ${JSON.stringify(result.body)}): start the system first (npm start) and wait for "ready"`)
+      fail(`the system at ${config.admin} is not ready (/ready → ${result.status} ${JSON.stringify(result.body)}): start the system first (npm start) and wait for "ready"`)
     }
     await sleep(1000)
   }
