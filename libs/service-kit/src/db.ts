@@ -88,7 +88,15 @@ export async function openDatabase<DB> (app: App, options: DatabaseOptions): Pro
     await db.destroy()
     throw err
   }
-  app.addReadinessCheck('database', async () => { await sql`SELECT 1`.execute(db) })
+  // A pool busy with the service's own queries has just shown that the database
+  // answers: a probe queued behind them made /ready time out under load (and the
+  // gateway's /ready with it). Only an idle or failing pool is asked again.
+  let lastAnswered = 0
+  pool.on('release', (err: Error | undefined) => { if (err === undefined || err === null) lastAnswered = Date.now() })
+  app.addReadinessCheck('database', async () => {
+    if (pool.waitingCount > 0 && Date.now() - lastAnswered < 1000) return
+    await sql`SELECT 1`.execute(db)
+  })
   app.addHook('onClose', async () => { await db.destroy() })
   return db
 }

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { clientGone, noteClientGone } from './client-gone.js'
 
 export interface ErrorBody {
   statusCode: number
@@ -46,6 +47,12 @@ function messageOf (issue: ValidationIssue): string {
  */
 export default fp(async function errorHandling (app: FastifyInstance) {
   app.setErrorHandler(function (error: FastifyError & { details?: ErrorBody['details'] }, request, reply) {
+    // the client left while its answer was on its way (the stream being sent was cut off):
+    // nothing can be sent, and nothing of ours failed
+    if (clientGone(request, reply)) {
+      noteClientGone(request, error.code ?? error.message)
+      return
+    }
     if (error.validation !== undefined) {
       const details = error.validation.map((issue) => ({ field: fieldOf(issue as ValidationIssue), message: messageOf(issue as ValidationIssue) }))
       const where = error.validationContext ?? 'request'
@@ -70,6 +77,7 @@ export default fp(async function errorHandling (app: FastifyInstance) {
     if (status === 503) return reply.code(503).send(errorBody(503, 'The service is temporarily unavailable.'))
     return reply.code(500).send(errorBody(500, 'Something went wrong on our side.'))
   })
+  app.addHook('onRequestAbort', async (request) => { noteClientGone(request) })
   app.setNotFoundHandler(function (request, reply) {
     return reply.code(404).send(errorBody(404, `Route ${request.method} ${request.url.split('?')[0] ?? ''} not found`))
   })

@@ -61,10 +61,6 @@ export default async function gateway (app: FastifyInstance, { config, upstreams
   app.addHook('preParsing', limitBody(config.BODY_LIMIT_BYTES))
   // each service documents its own routes; the proxy's catch-alls stay out of the gateway's /openapi.json
   app.addHook('onRoute', (route) => { route.schema = { ...route.schema, hide: true } as FastifySchema })
-  // A client that goes away is ordinary traffic, not an error: one line, no stack.
-  app.addHook('onRequestAbort', async (request) => {
-    request.log.info({ method: request.method, url: request.url }, 'client closed the connection before the response')
-  })
 
   for (const route of ROUTES) {
     const group = upstreams[route.service]

@@ -1,5 +1,6 @@
 import { connect, type Socket } from 'node:net'
-import { request as httpRequest } from 'node:http'
+import { createServer as createHttpServer, request as httpRequest } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { LogCapture, waitFor } from '@topup/service-kit/testing'
@@ -57,9 +58,13 @@ t.test('clients that give up mid-request: no crash, one info line each, no stack
     aborts.push(rawExchange(portOf(url), ['POST /api/topup/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"game', { pauseMs: 20 }], 50))
     aborts.push(rawExchange(portOf(url), ['GET /api/orders/?delay=50 HTTP/1.1\r\nHost: x\r\n\r\n'], 10))
   }
-  // and ten that certainly reached the upstream before their client left
+  // and ten that certainly reached the upstream before their client left, five of them
+  // POSTs whose whole body had arrived (reply-from then sends the answer to a closed socket)
   for (let i = 0; i < 10; i++) {
-    aborts.push(rawExchange(portOf(url), [`GET /api/orders/?delay=400 HTTP/1.1\r\nHost: x\r\nX-Request-Id: gone-${i}\r\n\r\n`], 150))
+    const request = i % 2 === 0
+      ? `GET /api/orders/?delay=400 HTTP/1.1\r\nHost: x\r\nX-Request-Id: gone-${i}\r\n\r\n`
+      : `POST /api/topup/?delay=400 HTTP/1.1\r\nHost: x\r\nX-Request-Id: gone-${i}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`
+    aborts.push(rawExchange(portOf(url), [request], 150))
   }
   await Promise.all(aborts)
   await sleep(500)
@@ -148,4 +153,37 @@ t.test('the upstream answering after the client is gone, many times over, leaks 
     return count === 0
   }, 5000)
   t.pass('every client connection is closed')
+})
+
+t.test('a client that leaves while the answer is streaming: one info line, no error, no stack', async (t) => {
+  // an upstream that sends its headers at once and its body slowly
+  const slow = createHttpServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' })
+    res.write('[')
+    let n = 0
+    const timer = setInterval(() => {
+      if (++n === 20) { clearInterval(timer); res.end('0]'); return }
+      res.write('0,')
+    }, 25)
+    res.on('close', () => { clearInterval(timer) })
+  })
+  await new Promise<void>((resolve) => { slow.listen(0, '127.0.0.1', resolve) })
+  t.teardown(() => new Promise<void>((resolve) => { slow.closeAllConnections(); slow.close(() => { resolve() }) }))
+  const logs = new LogCapture()
+  const { url, adminUrl } = await startGateway(t, { orders: `http://127.0.0.1:${(slow.address() as AddressInfo).port}` }, { LOG_LEVEL: 'info' }, { logStream: logs })
+  await Promise.all(Array.from({ length: 20 }, (_, i) => new Promise<void>((resolve) => {
+    const socket = connect(portOf(url), '127.0.0.1', () => { socket.write(`GET /api/games/ HTTP/1.1\r\nHost: x\r\nX-Request-Id: streaming-${i}\r\n\r\n`) })
+    socket.once('data', () => { socket.destroy() }) // the status line arrived: leave
+    socket.on('error', () => {})
+    socket.on('close', () => { resolve() })
+  })))
+  await sleep(800)
+  t.equal((await fetch(`${adminUrl}/ready`)).status, 503, 'the gateway still answers (503: only orders runs here)')
+  const entries = logs.entries()
+  t.same(entries.filter((e) => Number(e.level) >= 50).map((e) => e.msg), [], 'no error-level line')
+  t.notOk(logs.text.includes('"stack"'), 'no stack trace')
+  for (let i = 0; i < 20; i++) {
+    const lines = entries.filter((e) => e.reqId === `streaming-${i}` && e.msg === 'client closed the connection before the response')
+    t.equal(lines.length, 1, `streaming-${i}: one line`)
+  }
 })
