@@ -72,6 +72,8 @@ export interface PrivatePostgres {
   /** `pg_ctl restart` with the given mode (`immediate`: like a crash, then recovery). */
   restart: (mode: 'fast' | 'immediate') => Promise<void>
   stop: () => Promise<void>
+  /** Last resort on exit (synchronous): an immediate stop. */
+  stopNow: () => void
   /** The command a developer runs to start it again (after `--keep`). */
   startCommand: string
 }
@@ -126,6 +128,10 @@ export async function startPrivatePostgres (baseDir: string, logDir: string): Pr
     },
     async stop () {
       await run(...as('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', '-t', '30', 'stop']))
+    },
+    stopNow () {
+      const [file, args] = as('pg_ctl', ['-D', dataDir, '-m', 'immediate', '-w', '-t', '10', 'stop'])
+      spawnSync(file, args, { stdio: 'ignore' })
     }
   }
 }
@@ -215,7 +221,17 @@ export async function startPrivateRabbit (baseDir: string, logDir: string): Prom
     }
   }
 
-  await start()
+  const kill = (): void => {
+    const pid = child?.pid
+    if (pid === undefined) return
+    try { process.kill(-pid, 'SIGKILL') } catch { /* already gone */ }
+  }
+  try {
+    await start()
+  } catch (err) {
+    kill()
+    throw err
+  }
   return {
     node,
     port,
@@ -228,10 +244,6 @@ export async function startPrivateRabbit (baseDir: string, logDir: string): Prom
       await exited
     },
     isRunning: () => child !== null,
-    kill () {
-      const pid = child?.pid
-      if (pid === undefined) return
-      try { process.kill(-pid, 'SIGKILL') } catch { /* already gone */ }
-    }
+    kill
   }
 }

@@ -55,6 +55,8 @@ export interface Answer {
   headers: Headers | null
   error?: string
   aborted?: boolean
+  /** Not sent at all: its turn came after the deadline. */
+  notSent?: boolean
 }
 
 export interface CallOptions {
@@ -197,13 +199,16 @@ export function startLoad (options: LoadOptions): Load {
   const tasks: Array<Promise<void>> = []
   const backoff = (attempt: number): number => Math.min(250 * 2 ** attempt, 4000) + between(0, 250)
   const canRetry = (): boolean => Date.now() < options.retryDeadline()
+  /** A call through the limiter; one whose turn comes after the deadline is not sent (the load ends on time). */
+  const send = (fn: () => Promise<Answer>): Promise<Answer> => limiter.run(async () => canRetry() ? await fn() : { status: 0, body: {}, headers: null, error: 'not sent: past the deadline', notSent: true })
 
   const webhook = (record: OrderRecord, status: FinalStatus, abortAfterMs?: number): Promise<Answer> => {
     const signed = signedWebhook(options.secret, record.transactionId ?? '', status)
-    return limiter.run(() => call(options.gateway, 'POST', '/api/payment/webhook/', { ...signed, ...(abortAfterMs === undefined ? {} : { abortAfterMs }) }))
+    return send(() => call(options.gateway, 'POST', '/api/payment/webhook/', { ...signed, ...(abortAfterMs === undefined ? {} : { abortAfterMs }) }))
   }
 
   function countWebhook (answer: Answer): void {
+    if (answer.notSent === true) return
     if (answer.aborted === true) stats.webhook.aborted++
     else if (answer.status === 0) stats.webhook.noAnswer++
     else bump(stats.webhook.statuses, answer.status)
@@ -291,16 +296,18 @@ export function startLoad (options: LoadOptions): Load {
     const body = topupBody(record.product, chance(0.1))
     for (let attempt = 0; ; attempt++) {
       const abortAfterMs = attempt === 0 && record.plan.abortFirstTopup ? between(1, 20) : undefined
-      const answer = await limiter.run(() => call(options.gateway, 'POST', '/api/topup/', {
+      const answer = await send(() => call(options.gateway, 'POST', '/api/topup/', {
         token: record.player.token,
         body,
         headers: { 'idempotency-key': record.key },
         ...(abortAfterMs === undefined ? {} : { abortAfterMs })
       }))
-      record.topupAttempts++
-      if (answer.aborted === true) stats.topup.aborted++
-      else if (answer.status === 0) stats.topup.noAnswer++
-      else bump(stats.topup.statuses, answer.status)
+      if (answer.notSent !== true) {
+        record.topupAttempts++
+        if (answer.aborted === true) stats.topup.aborted++
+        else if (answer.status === 0) stats.topup.noAnswer++
+        else bump(stats.topup.statuses, answer.status)
+      }
       if (answer.status === 201) {
         const orderId = answer.body.order_id
         const transactionId = answer.body.transaction_id

@@ -128,6 +128,7 @@ process.on('exit', () => {
     if (pid !== undefined) try { process.kill(pid, 'SIGKILL') } catch { /* gone */ }
   }
   rabbit?.kill()
+  if (!stopped) postgres?.stopNow()
 })
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
@@ -137,6 +138,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 let shutDown = false
+/** The database server has been stopped (nothing left to do on exit). */
+let stopped = false
 /** Gateway first, then the services (SIGTERM), then the broker and the database server. */
 async function shutdown (): Promise<Check> {
   const result: { checked: number, mismatches: number, examples: string[] } = { checked: 0, mismatches: 0, examples: [] }
@@ -160,6 +163,7 @@ async function shutdown (): Promise<Check> {
   await proxy?.close()
   if (rabbit?.isRunning() === true) await rabbit.stop().catch((err: unknown) => { say(`could not stop RabbitMQ cleanly: ${(err as Error).message}`); rabbit?.kill() })
   await postgres?.stop()
+  stopped = true
   if (KEEP && postgres !== undefined) {
     say(`--keep: the databases are in ${postgres.dataDir}; start that PostgreSQL again with:\n  ${postgres.startCommand}\n  then: psql ${postgres.urlOf(`${runId}_orders`)}`)
     rmSync(join(dataDir, 'rabbitmq'), { recursive: true, force: true })
@@ -245,7 +249,13 @@ async function waitUntil (what: string, test: () => Promise<boolean>, timeoutMs:
 
 async function main (): Promise<number> {
   say('starting a private PostgreSQL and a private RabbitMQ node')
-  ;[postgres, rabbit] = await Promise.all([startPrivatePostgres(dataDir, logDir), startPrivateRabbit(dataDir, logDir)])
+  // (both settle before either failure is thrown, so that shutdown() stops the one that did start)
+  const [pgStart, rabbitStart] = await Promise.allSettled([startPrivatePostgres(dataDir, logDir), startPrivateRabbit(dataDir, logDir)])
+  if (pgStart.status === 'fulfilled') postgres = pgStart.value
+  if (rabbitStart.status === 'fulfilled') rabbit = rabbitStart.value
+  if (pgStart.status === 'rejected') throw pgStart.reason
+  if (rabbitStart.status === 'rejected') throw rabbitStart.reason
+  if (postgres === undefined || rabbit === undefined) throw new Error('unreachable: both servers started')
   say(`PostgreSQL on 127.0.0.1:${postgres.port} (log ${postgres.logFile}); RabbitMQ node ${rabbit.node} on 127.0.0.1:${rabbit.port} (log ${rabbit.logFile})`)
   proxy = await startTcpProxy('127.0.0.1', rabbit.port)
   const prefix = `${runId}.`
