@@ -103,7 +103,7 @@ export interface OrderRecord {
   product: Product
   key: string
   intended: FinalStatus
-  plan: { abortFirstTopup: boolean, abortFirstWebhook: boolean, concurrentPair: boolean, duplicateLater: boolean, opposite: boolean }
+  plan: { priceAsNumber: boolean, abortFirstTopup: boolean, abortFirstWebhook: boolean, concurrentPair: boolean, duplicateLater: boolean, opposite: boolean }
   topupAttempts: number
   /** Set once a 201 arrived. */
   orderId?: string
@@ -188,10 +188,13 @@ export function signedWebhook (secret: string, transactionId: string, status: Fi
 }
 
 export function startLoad (options: LoadOptions): Load {
-  const random = rng(options.seed)
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T
-  const chance = (p: number): boolean => random() < p
-  const between = (min: number, max: number): number => min + Math.floor(random() * (max - min + 1))
+  // two generators: what each order is (drawn in order, so CHAOS_SEED repeats the same mix) and
+  // the timing jitter (drawn whenever answers arrive, which no seed can make repeatable)
+  const plans = rng(options.seed)
+  const jitter = rng(options.seed + 1)
+  const pick = <T>(items: readonly T[], random = plans): T => items[Math.floor(random() * items.length)] as T
+  const chance = (p: number, random = plans): boolean => random() < p
+  const between = (min: number, max: number): number => min + Math.floor(jitter() * (max - min + 1))
   const limiter = new Limiter(options.concurrency)
   const stats = emptyStats()
   const records: OrderRecord[] = []
@@ -293,7 +296,7 @@ export function startLoad (options: LoadOptions): Load {
   }
 
   async function order (record: OrderRecord): Promise<void> {
-    const body = topupBody(record.product, chance(0.1))
+    const body = topupBody(record.product, record.plan.priceAsNumber)
     for (let attempt = 0; ; attempt++) {
       const abortAfterMs = attempt === 0 && record.plan.abortFirstTopup ? between(1, 20) : undefined
       const answer = await send(() => call(options.gateway, 'POST', '/api/topup/', {
@@ -342,7 +345,7 @@ export function startLoad (options: LoadOptions): Load {
     stats.midBody++
     const body = topupBody(product, false)
     const url = new URL(options.gateway)
-    const reset = chance(0.5)
+    const reset = chance(0.5, jitter)
     const wait = between(1, 40)
     return new Promise((resolve) => {
       const socket = connect({ host: url.hostname, port: Number(url.port) }, () => {
@@ -370,6 +373,7 @@ export function startLoad (options: LoadOptions): Load {
         key: `${options.runId}-order-${i}`,
         intended: chance(0.7) ? 'success' : 'failed',
         plan: {
+          priceAsNumber: chance(0.1),
           abortFirstTopup: chance(0.05),
           abortFirstWebhook: chance(0.05),
           concurrentPair: chance(0.05),
@@ -384,7 +388,7 @@ export function startLoad (options: LoadOptions): Load {
       // about two cut bodies a second
       if (Date.now() >= nextMidBody) {
         nextMidBody = Date.now() + 500
-        tasks.push(midBody(pick(options.players), pick(options.products)))
+        tasks.push(midBody(pick(options.players, jitter), pick(options.products, jitter)))
       }
     }
   })()

@@ -64,7 +64,7 @@ const ORDERS = intFromEnv('CHAOS_ORDERS', 3000)
 const LOAD_SECONDS = intFromEnv('CHAOS_LOAD_SECONDS', 140, 30)
 const CONCURRENCY = intFromEnv('CHAOS_CONCURRENCY', 32)
 const SEED = intFromEnv('CHAOS_SEED', Math.floor(Math.random() * 2 ** 31), 0)
-const BROKER_CUT_MS = Math.min(30_000, LOAD_SECONDS * 200)
+const BROKER_CUT_MS = Math.min(30_000, LOAD_SECONDS * 250)
 /** How long clients and the provider go on retrying after the last order was placed. */
 const RETRY_AFTER_LOAD_MS = 45_000
 /** How long the outboxes and queues get to drain before the checks. */
