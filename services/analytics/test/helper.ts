@@ -112,3 +112,14 @@ export function paymentChanged (order: OrderCreatedEvent, status: 'success' | 'f
   }, { correlationId: order.correlation_id })
 }
 
+
+/** A small seeded random generator (mulberry32): property tests name the seed that reproduces a failure. */
+export function mulberry32 (seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6D2B79F5) >>> 0
+    let r = Math.imul(a ^ (a >>> 15), 1 | a)
+    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r
+    return ((r ^ (r >>> 14)) >>> 0) / 4294967296
+  }
+}

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
-import { build, orderCreated, paymentChanged, type AnyEvent, type Harness } from './helper.js'
+import { build, mulberry32, orderCreated, paymentChanged, type AnyEvent, type Harness } from './helper.js'
 
 /**
  * Property: whatever the order and repetition of the events, the summary equals
@@ -12,16 +12,6 @@ import { build, orderCreated, paymentChanged, type AnyEvent, type Harness } from
 const SEEDS = (process.env.PROPERTY_SEEDS ?? '1,2,3,4,5,6').split(',').map(Number)
 const ORDERS = Number(process.env.PROPERTY_ORDERS ?? 120)
 const TODAY = new Date('2026-02-15T12:00:00.000Z')
-
-function mulberry32 (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let r = Math.imul(a ^ (a >>> 15), 1 | a)
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 interface SourceOrder {
   orderId: string
@@ -155,7 +145,7 @@ function eventsOf (orders: SourceOrder[], random: () => number): AnyEvent[] {
 }
 
 async function reset (h: Harness): Promise<void> {
-  await sql`TRUNCATE order_facts, daily_game_product_stats, daily_user_stats, inbox`.execute(h.app.db)
+  await sql`TRUNCATE order_facts, daily_game_product_stats, daily_user_stats, top_user_lists, top_user_bounds, inbox`.execute(h.app.db)
 }
 
 t.test('the summary equals a brute-force computation, for any delivery order', async (t) => {

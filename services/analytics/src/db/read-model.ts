@@ -1,6 +1,7 @@
 import { sql, type Selectable, type Transaction } from 'kysely'
 import type { OrderCreatedEvent, PaymentStatusChangedEvent } from '@topup/contracts'
 import type { Database, OrderFactsTable, OrderStatus } from './schema.js'
+import { recordUserOrder } from './top-users.js'
 
 /**
  * The read model's write side. Two rules keep the per-day aggregates exact
@@ -97,6 +98,8 @@ async function addToAggregates (trx: Transaction<Database>, order: CompleteOrder
       ...newestWins('email_as_of', ['user_email'], 'daily_user_stats')
     })))
     .execute()
+  // the most-active-users lists follow daily_user_stats in the same transaction
+  await recordUserOrder(trx, order.user_id, order.day)
 }
 
 /**

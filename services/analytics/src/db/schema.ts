@@ -53,9 +53,35 @@ export interface DailyUserStatsTable {
   orders: number
 }
 
+/**
+ * "Most active users" without summing a range of daily_user_stats (which has
+ * about one row per order): for every aligned block of 2^level days (level
+ * 0..8, block = days since 1970-01-01 >> level), a short list of users with
+ * their exact order count in that block, and its bound, a number no unlisted
+ * user's count in the block exceeds. See src/db/top-users.ts.
+ */
+export interface TopUserListsTable {
+  level: number
+  block: number
+  user_id: string
+  /** the user's exact number of orders in the block */
+  orders: number
+}
+
+/** Appended, never updated (no lock): a block's bound is the greatest of its rows. */
+export interface TopUserBoundsTable {
+  level: number
+  block: number
+  id: Generated<string>
+  /** ≥ the order count, in the block, of every user with orders there who is not in its list */
+  bound: number
+}
+
 /** The analytics database: the read model and the inbox it consumes into. */
 export interface Database extends InboxDatabase {
   order_facts: OrderFactsTable
   daily_game_product_stats: DailyGameProductStatsTable
   daily_user_stats: DailyUserStatsTable
+  top_user_lists: TopUserListsTable
+  top_user_bounds: TopUserBoundsTable
 }

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely'
 import { monthsOf, type DateRange } from '../dates.js'
 import type { Database } from './schema.js'
+import { readTopUsers, TOP_N } from './top-users.js'
 
 export interface Summary {
   start_date: string
@@ -27,11 +28,12 @@ export interface Summary {
   }
 }
 
-export const TOP_N = 5
+export { TOP_N }
 
 /**
- * Every figure of the dashboard, read from the per-day aggregates only (their
- * size grows with days × catalog and days × active users, never with orders),
+ * Every figure of the dashboard, read from the per-day aggregates (their size
+ * grows with days × catalog, never with orders) and the per-block lists of the
+ * most active users (top-users.ts),
  * in one REPEATABLE READ snapshot so the figures agree with each other.
  */
 export async function readSummary (db: Kysely<Database>, range: DateRange, options: { today: string, currency: string }): Promise<Summary> {
@@ -84,16 +86,8 @@ export async function readSummary (db: Kysely<Database>, range: DateRange, optio
        ORDER BY p.successful_orders DESC, p.product_name COLLATE "C", p.product_id
        LIMIT ${TOP_N}`.execute(trx)
 
-    const users = await sql<Summary['top_users'][number]>`
-      SELECT * FROM (
-        SELECT user_id::text AS user_id,
-               (array_agg(user_email ORDER BY email_as_of DESC, user_email DESC))[1] AS user_email,
-               sum(orders)::int AS orders
-          FROM daily_user_stats
-         WHERE day BETWEEN ${start}::date AND ${end}::date
-         GROUP BY user_id) u
-       ORDER BY u.orders DESC, u.user_email COLLATE "C", u.user_id
-       LIMIT ${TOP_N}`.execute(trx)
+    // from the per-block lists, not a sum over one row per (day, user): see top-users.ts
+    const users = await readTopUsers(trx, range)
 
     const failedByMonth = await sql<{ month: string, count: number }>`
       SELECT to_char(day, 'YYYY-MM') AS month, sum(failed_orders)::int AS count
@@ -123,7 +117,7 @@ export async function readSummary (db: Kysely<Database>, range: DateRange, optio
       daily_revenue: daily.rows,
       revenue_by_game: games.rows.map(({ game_id: gameId, game_name: gameName, revenue, orders, successful_orders: successful }) => ({ game_id: gameId, game_name: gameName, revenue, orders, successful_orders: successful })),
       top_products: products.rows,
-      top_users: users.rows,
+      top_users: users.users,
       failed_payments: {
         this_month: { month: options.today.slice(0, 7), count: failedThisMonth.rows[0]?.count ?? 0 },
         by_month: monthsOf(range).map((month) => ({ month, count: counted.get(month) ?? 0 }))

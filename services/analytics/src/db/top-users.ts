@@ -1,0 +1,274 @@
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely'
+import { formatDay, type DateRange } from '../dates.js'
+import type { Database } from './schema.js'
+
+/**
+ * "Most active users" of a date range: the TOP_N users with the most orders
+ * (any status) placed on the range's days, ties by the e-mail of their newest
+ * order in the range (byte order), then by id. Summing `daily_user_stats`
+ * over the range gives that answer but costs one row per (day, user), i.e.
+ * about one per order. This file answers it from a structure whose size does
+ * not grow with orders, and falls back to that sum only when the structure
+ * cannot prove its answer.
+ *
+ * The structure (tables top_user_lists and top_user_bounds):
+ * - Days are numbered from 1970-01-01. For each level 0..TOP_LEVEL, the days
+ *   fall into aligned blocks of 2^level days (block = day >> level): 1 day,
+ *   2, 4 … 256 days. Any range is the disjoint union of at most ~2 blocks per
+ *   level (`blocksOf`); a 30-day range of 5 to 8 blocks.
+ * - Each block keeps a list of at most LIST_SIZE users with their EXACT order
+ *   count in the block, and a `bound`: no user missing from the list has more
+ *   orders in the block than that. Size: LIST_SIZE + 1 rows per block, about
+ *   2 × LIST_SIZE rows per day of history whatever the number of orders.
+ *
+ * Reading a range (`readTopUsers`), with blocks B1..Bm:
+ * - every listed user is a candidate, with a lower bound (the sum of their
+ *   listed counts) and an upper bound (that plus the bounds of the blocks that
+ *   do not list them); candidates whose upper bound is below the fifth-best
+ *   lower bound cannot be in the top and are dropped; the exact count and
+ *   e-mail of the others are re-derived from daily_user_stats (index on
+ *   user_id, day): a handful of users, not the range's orders;
+ * - a user listed nowhere has at most Θ = bound(B1) + … + bound(Bm) orders in
+ *   the range. If the fifth-best candidate has MORE than Θ orders, no unlisted
+ *   user can reach the top (not even on a tie, which e-mail might win), so
+ *   the candidates' ranking is the exact answer. If every bound is 0, every
+ *   user of the range is listed, and the answer is exact whatever its length.
+ * - Otherwise (Θ ≥ the fifth count): the fallback, the plain sum over
+ *   daily_user_stats, is the answer. This happens when activity is flat:
+ *   when the top users of the range are hardly more active than thousands of
+ *   others, no bounded summary can tell which of those thousands is fifth
+ *   (it is a range "top-k mode" query). With a few users clearly more active
+ *   than the rest, which is how top-up spending is distributed, the lists
+ *   answer. `readTopUsers` says which way it answered.
+ *
+ * Writing, in the transaction of the event that adds an order to a user's
+ * day (so the structure always agrees with daily_user_stats):
+ * - the user's exact count in each of the TOP_LEVEL + 1 blocks holding the
+ *   day is re-derived from their own daily_user_stats rows (at most 256);
+ * - where the user is listed, their count is set; elsewhere, if the count
+ *   exceeds the block's bound, the user enters the list (evicting its
+ *   least-active member when full, whose count then raises the bound) or, when
+ *   no member has fewer orders, the bound is raised to the count. A count
+ *   within the bound changes nothing: the bound still covers it.
+ * The two correctness rules, (1) listed counts are exact, (2) the bound covers
+ * every unlisted user, need no more than that; which users are listed only
+ * decides how often the lists can answer.
+ *
+ * Concurrency (the consumers apply events in parallel, READ COMMITTED). Every
+ * event of the day touches the same few blocks, so nothing here may hold a
+ * block-wide lock until commit (that serialised the consumers: 4× slower):
+ * - a transaction-scoped advisory lock per user serialises the events of one
+ *   user, so the counts re-derived after it include every committed order of
+ *   that user (a statement's snapshot is taken after the lock) and only that
+ *   user's transaction ever inserts or updates that user's list rows;
+ * - an evicting transaction picks its victim with FOR UPDATE SKIP LOCKED (it
+ *   never waits for, nor evicts, a member whose own event is updating it) and
+ *   raises the bound with the victim's count as deleted, the latest. A member
+ *   evicted after our snapshot makes our update find no row: we then take
+ *   the entry path with our exact count, like any unlisted user;
+ * - a bound is never updated in place: raising it appends a row, and the
+ *   block's bound is the greatest of its rows. Appends take no lock, and the
+ *   bound only grows, so a raise that an older snapshot already covers is
+ *   skipped;
+ * - two users filling the last free places at once may both enter: a list can
+ *   exceed LIST_SIZE by the events filling it at that instant. Harmless (the
+ *   rules hold; a read reads a few more rows) and cheaper than a lock.
+ * So the only waits are for the same user's other events, and an update
+ * waiting for the eviction of its own row; neither can form a cycle.
+ */
+
+export const TOP_N = 5
+/** Blocks of 1 to 2^TOP_LEVEL = 256 days: a 366-day range needs at most ~15 of them. */
+export const TOP_LEVEL = 8
+/** Users kept per block: more lists more often answer, at LIST_SIZE rows read per block. */
+export const LIST_SIZE = 32
+
+/** Advisory lock class (two-key form) of the per-user lock. */
+const USER_LOCK = 72_001
+
+const DAY_MS = 86_400_000
+
+export interface TopUser { user_id: string, user_email: string, orders: number }
+export interface Block { level: number, block: number }
+
+/** Days since 1970-01-01 of a YYYY-MM-DD date. */
+export function dayNumber (day: string): number {
+  return Math.round(Date.parse(`${day}T00:00:00Z`) / DAY_MS)
+}
+
+/** The aligned blocks whose disjoint union is the range (both ends inclusive), largest first where they fit. */
+export function blocksOf (range: DateRange): Block[] {
+  const blocks: Block[] = []
+  let from = dayNumber(range.start)
+  const to = dayNumber(range.end) + 1
+  while (from < to) {
+    let level = 0
+    while (level < TOP_LEVEL && mod(from, 2 ** (level + 1)) === 0 && from + 2 ** (level + 1) <= to) level++
+    blocks.push({ level, block: Math.floor(from / 2 ** level) })
+    from += 2 ** level
+  }
+  return blocks
+}
+
+function mod (a: number, m: number): number {
+  return ((a % m) + m) % m
+}
+
+/**
+ * The ranking itself, over the users `where` selects: the one definition both
+ * the candidates and the fallback use, so they cannot rank differently.
+ */
+function ranked (trx: Kysely<Database>, range: DateRange, where: RawBuilder<unknown>): Promise<{ rows: TopUser[] }> {
+  return sql<TopUser>`
+    SELECT * FROM (
+      SELECT user_id::text AS user_id,
+             (array_agg(user_email ORDER BY email_as_of DESC, user_email DESC))[1] AS user_email,
+             sum(orders)::int AS orders
+        FROM daily_user_stats
+       WHERE day BETWEEN ${range.start}::date AND ${range.end}::date AND ${where}
+       GROUP BY user_id) u
+     ORDER BY u.orders DESC, u.user_email COLLATE "C", u.user_id
+     LIMIT ${TOP_N}`.execute(trx)
+}
+
+/** The fallback and the reference: the sum over every (day, user) row of the range. */
+export async function scanTopUsers (trx: Kysely<Database>, range: DateRange): Promise<TopUser[]> {
+  return (await ranked(trx, range, sql`true`)).rows
+}
+
+/**
+ * The range's most active users, exact. `answeredBy` says whether the block
+ * lists proved the answer or the fallback sum computed it. Run it inside the
+ * caller's (repeatable read) transaction: lists, bounds and daily rows are
+ * read in one snapshot, which the writers keep consistent.
+ */
+export async function readTopUsers (trx: Kysely<Database>, range: DateRange): Promise<{ users: TopUser[], answeredBy: 'lists' | 'scan' }> {
+  const blocks = blocksOf(range)
+  const levels = blocks.map((b) => b.level)
+  const numbers = blocks.map((b) => b.block)
+  const lists = await sql<{ level: number, block: number, user_id: string, orders: number }>`
+    SELECT l.level, l.block, l.user_id::text AS user_id, l.orders
+      FROM top_user_lists l JOIN unnest(${levels}::smallint[], ${numbers}::int[]) AS q(level, block) USING (level, block)`.execute(trx)
+  // a block's bound is the greatest of its appended rows
+  const bounds = await sql<{ level: number, block: number, bound: number }>`
+    SELECT b.level, b.block, max(b.bound) AS bound
+      FROM top_user_bounds b JOIN unnest(${levels}::smallint[], ${numbers}::int[]) AS q(level, block) USING (level, block)
+     GROUP BY b.level, b.block`.execute(trx)
+  const key = (level: number, block: number): string => `${level}:${block}`
+  const boundOf = new Map(bounds.rows.map((b) => [key(b.level, b.block), b.bound]))
+  // Θ: the most orders a user listed in none of the blocks can have in the range
+  const unlistedMax = bounds.rows.reduce((sum, b) => sum + b.bound, 0)
+  const candidates = new Map<string, { lower: number, coveredBound: number }>()
+  for (const row of lists.rows) {
+    const c = candidates.get(row.user_id) ?? { lower: 0, coveredBound: 0 }
+    c.lower += row.orders
+    c.coveredBound += boundOf.get(key(row.level, row.block)) ?? 0
+    candidates.set(row.user_id, c)
+  }
+  const lowers = [...candidates.values()].map((c) => c.lower).sort((a, b) => b - a)
+  const fifthLower = lowers[TOP_N - 1] ?? 0
+  // upper bound = listed counts + the bounds of the blocks that do not list the user
+  const survivors = [...candidates].filter(([, c]) => c.lower + unlistedMax - c.coveredBound >= fifthLower).map(([id]) => id)
+  const users = survivors.length === 0 ? [] : (await ranked(trx, range, sql`user_id = ANY(${survivors}::uuid[])`)).rows
+  const fifth = users[TOP_N - 1]
+  if (unlistedMax === 0 || (fifth !== undefined && fifth.orders > unlistedMax)) return { users, answeredBy: 'lists' }
+  return { users: await scanTopUsers(trx, range), answeredBy: 'scan' }
+}
+
+/**
+ * Keeps the block lists exact for an order just added to `userId`'s `day` in
+ * daily_user_stats (same transaction, after that row's upsert).
+ */
+export async function recordUserOrder (trx: Transaction<Database>, userId: string, day: string): Promise<void> {
+  await sql`SELECT pg_advisory_xact_lock(${USER_LOCK}::int, hashtext(${userId}))`.execute(trx)
+  const number = dayNumber(day)
+  const span = 2 ** TOP_LEVEL
+  const first = Math.floor(number / span) * span
+  // per level: the user's exact count in the block holding the day; their list row updated where they have one
+  const state = await sql<{ level: number, block: number, orders: number, bound: number, listed: boolean }>`
+    WITH counts AS (
+      SELECT l.level, (${number}::int >> l.level) AS block, coalesce(sum(s.orders), 0)::int AS orders
+        FROM generate_series(0, ${TOP_LEVEL}) AS l(level)
+        LEFT JOIN daily_user_stats s
+          ON s.user_id = ${userId}::uuid
+         AND s.day >= ${formatDay(first * DAY_MS)}::date AND s.day < ${formatDay((first + span) * DAY_MS)}::date
+         AND ((s.day - DATE '1970-01-01') >> l.level) = (${number}::int >> l.level)
+       GROUP BY l.level
+    ), listed AS (
+      UPDATE top_user_lists t SET orders = c.orders
+        FROM counts c
+       WHERE t.level = c.level AND t.block = c.block AND t.user_id = ${userId}::uuid
+      RETURNING t.level
+    )
+    SELECT c.level, c.block, c.orders, EXISTS (SELECT 1 FROM listed WHERE listed.level = c.level) AS listed,
+           coalesce((SELECT max(b.bound) FROM top_user_bounds b WHERE b.level = c.level AND b.block = c.block), 0) AS bound
+      FROM counts c`.execute(trx)
+  const entering = state.rows.filter((s) => !s.listed && s.orders > s.bound)
+  if (entering.length > 0) await enter(trx, userId, entering)
+}
+
+/**
+ * The blocks where the user is unlisted and above the bound: into the list
+ * (evicting the least-active member a full list has, whose count raises the
+ * bound), or, when no member has fewer orders, the bound raised to theirs.
+ */
+async function enter (trx: Transaction<Database>, userId: string, entering: Array<{ level: number, block: number, orders: number, bound: number }>): Promise<void> {
+  await sql`
+    WITH sized AS (
+      SELECT n.level, n.block, n.orders, n.bound,
+             (SELECT count(*)::int FROM top_user_lists l WHERE l.level = n.level AND l.block = n.block) AS size
+        FROM unnest(${entering.map((e) => e.level)}::smallint[], ${entering.map((e) => e.block)}::int[],
+                    ${entering.map((e) => e.orders)}::int[], ${entering.map((e) => e.bound)}::int[]) AS n(level, block, orders, bound)
+    ), victims AS (
+      SELECT s.level, s.block, v.user_id
+        FROM sized s CROSS JOIN LATERAL (
+          SELECT l.user_id FROM top_user_lists l
+           WHERE l.level = s.level AND l.block = s.block AND l.orders < s.orders
+           ORDER BY l.orders, l.user_id
+           LIMIT 1
+           FOR UPDATE SKIP LOCKED) v
+       WHERE s.size >= ${LIST_SIZE}
+    ), evicted AS (
+      DELETE FROM top_user_lists t USING victims v
+       WHERE t.level = v.level AND t.block = v.block AND t.user_id = v.user_id
+      RETURNING t.level, t.orders
+    ), entered AS (
+      INSERT INTO top_user_lists (level, block, user_id, orders)
+      SELECT s.level, s.block, ${userId}::uuid, s.orders FROM sized s
+       WHERE s.size < ${LIST_SIZE} OR EXISTS (SELECT 1 FROM evicted e WHERE e.level = s.level)
+      RETURNING level
+    )
+    INSERT INTO top_user_bounds (level, block, bound)
+    SELECT s.level, s.block, coalesce(e.orders, s.orders)
+      FROM sized s LEFT JOIN evicted e ON e.level = s.level
+     WHERE (e.orders IS NOT NULL OR NOT EXISTS (SELECT 1 FROM entered x WHERE x.level = s.level))
+       AND coalesce(e.orders, s.orders) > s.bound`.execute(trx)
+}
+
+/**
+ * Rebuilds the block lists from daily_user_stats (after a bulk load that
+ * wrote daily_user_stats directly, as the benchmark does). Exact top
+ * LIST_SIZE per block, the bound being the next user's count. Locks both
+ * tables against the event consumers while it runs (they wait, then see it).
+ */
+export async function rebuildTopUsers (db: Kysely<Database>): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await sql`LOCK TABLE top_user_lists, top_user_bounds IN EXCLUSIVE MODE`.execute(trx)
+    await sql`SET LOCAL work_mem = '256MB'`.execute(trx)
+    await sql`TRUNCATE top_user_lists, top_user_bounds`.execute(trx)
+    for (let level = 0; level <= TOP_LEVEL; level++) {
+      await sql`
+        WITH counts AS (
+          SELECT ((day - DATE '1970-01-01') >> ${level}) AS block, user_id, sum(orders)::int AS orders
+            FROM daily_user_stats GROUP BY 1, 2
+        ), ranked AS (
+          SELECT block, user_id, orders, row_number() OVER (PARTITION BY block ORDER BY orders DESC, user_id) AS rank FROM counts
+        ), lists AS (
+          INSERT INTO top_user_lists (level, block, user_id, orders)
+          SELECT ${level}, block, user_id, orders FROM ranked WHERE rank <= ${LIST_SIZE}
+        )
+        INSERT INTO top_user_bounds (level, block, bound)
+        SELECT ${level}, block, max(orders) FROM ranked WHERE rank > ${LIST_SIZE} GROUP BY block`.execute(trx)
+    }
+  })
+}
