@@ -12,7 +12,9 @@
  *   OS user (`runuser -u postgres --`) when we are root, as ourselves
  *   otherwise. Trust auth, listen on 127.0.0.1 only, its socket in its own
  *   directory, fsync off (a test cluster; an immediate stop only kills the
- *   processes, the OS still has every page).
+ *   processes, the OS still has every page). synchronous_commit stays on: off,
+ *   an immediate stop loses commits already confirmed to clients (a first run
+ *   caught exactly that: a webhook answered 200 whose settlement was gone).
  * - RabbitMQ: Debian's `/usr/sbin/rabbitmq-server` is a wrapper that switches
  *   to the `rabbitmq` user (and its Erlang cookie), so the real scripts in
  *   /usr/lib/rabbitmq/bin are run directly, as the current user, with HOME in
@@ -109,7 +111,7 @@ export async function startPrivatePostgres (baseDir: string, logDir: string): Pr
 
   await must('initdb', run(...as('initdb', ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8', '-N'])))
   const port = await freeLowPort()
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`
+  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200`
   // -l: the server's output goes to the log file (without it pg_ctl's caller would hold the server's stdout)
   const start = (): Promise<string> => must('pg_ctl start', run(...as('pg_ctl', ['-D', dataDir, '-l', logFile, '-o', options, '-w', '-t', '60', 'start'])))
   await start()

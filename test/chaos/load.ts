@@ -195,7 +195,9 @@ export function startLoad (options: LoadOptions): Load {
   const pick = <T>(items: readonly T[], random = plans): T => items[Math.floor(random() * items.length)] as T
   const chance = (p: number, random = plans): boolean => random() < p
   const between = (min: number, max: number): number => min + Math.floor(jitter() * (max - min + 1))
-  const limiter = new Limiter(options.concurrency)
+  // top-ups and webhooks each get half: a storm of webhook retries (a broker outage makes every
+  // payment a 404 for a while) must not starve the players, nor the other way round
+  const limiters = { topup: new Limiter(Math.max(1, Math.ceil(options.concurrency / 2))), webhook: new Limiter(Math.max(1, Math.floor(options.concurrency / 2))) }
   const stats = emptyStats()
   const records: OrderRecord[] = []
   const midBodyKeys: string[] = []
@@ -203,11 +205,11 @@ export function startLoad (options: LoadOptions): Load {
   const backoff = (attempt: number): number => Math.min(250 * 2 ** attempt, 4000) + between(0, 250)
   const canRetry = (): boolean => Date.now() < options.retryDeadline()
   /** A call through the limiter; one whose turn comes after the deadline is not sent (the load ends on time). */
-  const send = (fn: () => Promise<Answer>): Promise<Answer> => limiter.run(async () => canRetry() ? await fn() : { status: 0, body: {}, headers: null, error: 'not sent: past the deadline', notSent: true })
+  const send = (limiter: Limiter, fn: () => Promise<Answer>): Promise<Answer> => limiter.run(async () => canRetry() ? await fn() : { status: 0, body: {}, headers: null, error: 'not sent: past the deadline', notSent: true })
 
   const webhook = (record: OrderRecord, status: FinalStatus, abortAfterMs?: number): Promise<Answer> => {
     const signed = signedWebhook(options.secret, record.transactionId ?? '', status)
-    return send(() => call(options.gateway, 'POST', '/api/payment/webhook/', { ...signed, ...(abortAfterMs === undefined ? {} : { abortAfterMs }) }))
+    return send(limiters.webhook, () => call(options.gateway, 'POST', '/api/payment/webhook/', { ...signed, ...(abortAfterMs === undefined ? {} : { abortAfterMs }) }))
   }
 
   function countWebhook (answer: Answer): void {
@@ -281,7 +283,7 @@ export function startLoad (options: LoadOptions): Load {
         return
       }
       // 404: the transaction is not known yet (its OrderCreated is on its way): later, like a provider
-      await sleep(answers.some((a) => a.status === 404) ? Math.min(1000 * 2 ** Math.min(attempt, 3), 5000) : backoff(attempt))
+      await sleep(answers.some((a) => a.status === 404) ? Math.min(1000 * 2 ** Math.min(attempt, 4), 10_000) + between(0, 500) : backoff(attempt))
     }
     if (record.plan.duplicateLater) {
       await sleep(between(0, 3000))
@@ -299,7 +301,7 @@ export function startLoad (options: LoadOptions): Load {
     const body = topupBody(record.product, record.plan.priceAsNumber)
     for (let attempt = 0; ; attempt++) {
       const abortAfterMs = attempt === 0 && record.plan.abortFirstTopup ? between(1, 20) : undefined
-      const answer = await send(() => call(options.gateway, 'POST', '/api/topup/', {
+      const answer = await send(limiters.topup, () => call(options.gateway, 'POST', '/api/topup/', {
         token: record.player.token,
         body,
         headers: { 'idempotency-key': record.key },

@@ -377,11 +377,12 @@ async function main (): Promise<number> {
   const rabbitOutage = async (): Promise<string> => {
     if (rabbit === undefined) throw new Error('no broker')
     const broker = rabbit
+    const stopping = Date.now()
     await broker.stop()
     const stopped = Date.now()
     await sleep(8000)
     await broker.start()
-    return `stopped (rabbitmqctl stop), started again after 8 s, booted in ${seconds(Date.now() - stopped - 8000)} s`
+    return `rabbitmqctl stop took ${seconds(stopped - stopping)} s; down 8 s; booted again in ${seconds(Date.now() - stopped - 8000)} s`
   }
   let burst: BurstResult | undefined
   let burstGatewayAlive = true
