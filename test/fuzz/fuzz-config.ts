@@ -18,11 +18,17 @@ function integer (name: string, fallback: number): number {
 
 export const SEED = integer('FUZZ_SEED', randomInt(1, 2 ** 31 - 1))
 const PATH = process.env.FUZZ_PATH
-const SHRINK = process.env.FUZZ_SHRINK === '1'
+export const SHRINK = process.env.FUZZ_SHRINK === '1'
 
 /** How a failure of `property` is replayed (with the fast-check path when it failed). */
 export function replayHint (property: string, path?: string): string {
   return `replay with FUZZ_SEED=${SEED}${path === undefined ? '' : ` FUZZ_PATH='${property}=${path}'`}`
+}
+
+/** The run index FUZZ_PATH replays for `property` (0 when it replays nothing). */
+export function replayedRun (property: string): number {
+  if (PATH === undefined || !PATH.startsWith(`${property}=`)) return 0
+  return Number(PATH.slice(property.length + 1).split(':')[0] ?? 0)
 }
 
 /** fast-check parameters for the property named `property` in this run. */

@@ -430,7 +430,7 @@ export function undocumentedMethods (operations: readonly Operation[], credentia
       if (body !== undefined) headers['content-type'] = 'application/json'
       const request: FuzzRequest = {
         method,
-        operation: `${method} ${path} (undocumented)`,
+        operation: `(a method not documented for its path)`,
         url: fillPath(template, Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { text: v, encoded: false }]))),
         headers,
         note: `must be a 4xx (method not documented for the path); ${credential.label}`

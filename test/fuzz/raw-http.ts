@@ -10,6 +10,7 @@
  * response it cannot read is kept as `unparsed` bytes, never guessed at).
  */
 import { connect, type Socket } from 'node:net'
+import { printable } from './send.js'
 
 export type Step =
   | string
@@ -178,5 +179,5 @@ export function summary (x: Exchange): string {
   if (x.unparsed !== '') parts.push(`unparsed ${JSON.stringify(x.unparsed.slice(0, 120))}`)
   parts.push(x.closedByServer ? `closed by the server after ${x.closedAtMs} ms` : 'still open when the client gave up')
   if (x.error !== undefined) parts.push(`socket error ${x.error}`)
-  return parts.join('; ')
+  return printable(parts.join('; '))
 }

@@ -91,13 +91,23 @@ export async function send (baseUrl: string, request: FuzzRequest): Promise<Fuzz
   })
 }
 
-const clip = (s: string, n = 300): string => s.length > n ? `${s.slice(0, n)}… (${s.length} chars)` : s
+/**
+ * The text with every character outside printable ASCII (line breaks aside)
+ * written as \uXXXX: fuzzed bytes (NUL, lone surrogates, BOMs) would
+ * otherwise reach tap's report, which does not survive all of them.
+ */
+export function printable (s: string): string {
+  return s.replace(/[^\x20-\x7e\n]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
+
+/** At most `n` characters of the text, printable. */
+export const clip = (s: string, n = 300): string => printable(s.length > n ? `${s.slice(0, n)}... (${s.length} chars)` : s)
 
 /** The request in one line, enough to reproduce it by hand. */
 export function describe (request: FuzzRequest): string {
   const body = request.body === undefined ? '' : ` body=${clip(typeof request.body === 'string' ? JSON.stringify(request.body) : `<${request.body.length} bytes: ${JSON.stringify(Buffer.from(request.body).toString('latin1').slice(0, 200))}>`)}`
   const headers = Object.entries(request.headers).map(([k, v]) => `${k}: ${clip(v, 80)}`).join('; ')
-  return `${request.method} ${clip(request.url, 200)} [${request.operation}; ${request.note}] headers={${headers}}${body}`
+  return printable(`${request.method} ${clip(request.url, 200)} [${request.operation}; ${request.note}] headers={${headers}}${body}`)
 }
 
 /**
