@@ -36,7 +36,8 @@ export function runParameters<T> (property: string, numRuns: number): FcParamete
   const replay = PATH !== undefined && PATH.startsWith(`${property}=`) ? PATH.slice(property.length + 1) : undefined
   return {
     seed: SEED,
-    numRuns,
+    // a path starts the runs at that one; only it is wanted
+    numRuns: replay === undefined ? numRuns : 1,
     endOnFailure: !SHRINK,
     ...(replay === undefined ? {} : { path: replay })
   }
