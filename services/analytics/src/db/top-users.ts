@@ -245,30 +245,124 @@ async function enter (trx: Transaction<Database>, userId: string, entering: Arra
        AND coalesce(e.orders, s.orders) > s.bound`.execute(trx)
 }
 
+/** Rows of daily_user_stats fetched at a time by the rebuild. */
+const REBUILD_PAGE = 50_000
+
 /**
  * Rebuilds the block lists from daily_user_stats (after a bulk load that
- * wrote daily_user_stats directly, as the benchmark does). Exact top
- * LIST_SIZE per block, the bound being the next user's count. Locks both
- * tables against the event consumers while it runs (they wait, then see it).
+ * wrote daily_user_stats directly, as the benchmark does): the exact top
+ * LIST_SIZE users of every block, the bound being the next user's count.
+ * Locks both tables against the event consumers while it runs (they wait,
+ * then see the result).
+ *
+ * Why in JavaScript and not one GROUP BY per level: daily_user_stats is read
+ * once, in day order, so every block's rows come together and one map per
+ * level holds only the current block; the SQL version sorted and hashed the
+ * whole table nine times (10 M orders: 8.5 minutes on a busy machine).
  */
 export async function rebuildTopUsers (db: Kysely<Database>): Promise<void> {
   await db.transaction().execute(async (trx) => {
     await sql`LOCK TABLE top_user_lists, top_user_bounds IN EXCLUSIVE MODE`.execute(trx)
-    await sql`SET LOCAL work_mem = '256MB'`.execute(trx)
     await sql`TRUNCATE top_user_lists, top_user_bounds`.execute(trx)
-    for (let level = 0; level <= TOP_LEVEL; level++) {
-      await sql`
-        WITH counts AS (
-          SELECT ((day - DATE '1970-01-01') >> ${level}) AS block, user_id, sum(orders)::int AS orders
-            FROM daily_user_stats GROUP BY 1, 2
-        ), ranked AS (
-          SELECT block, user_id, orders, row_number() OVER (PARTITION BY block ORDER BY orders DESC, user_id) AS rank FROM counts
-        ), lists AS (
-          INSERT INTO top_user_lists (level, block, user_id, orders)
-          SELECT ${level}, block, user_id, orders FROM ranked WHERE rank <= ${LIST_SIZE}
-        )
-        INSERT INTO top_user_bounds (level, block, bound)
-        SELECT ${level}, block, max(orders) FROM ranked WHERE rank > ${LIST_SIZE} GROUP BY block`.execute(trx)
+    // one pass in day order through a cursor (sorted once, by the plan cheapest for the whole table)
+    await sql`SET LOCAL cursor_tuple_fraction = 1.0`.execute(trx)
+    await sql`DECLARE top_user_rebuild NO SCROLL CURSOR FOR
+      SELECT day - DATE '1970-01-01' AS n, user_id::text AS id, orders FROM daily_user_stats ORDER BY day`.execute(trx)
+    const lists = new BlockLists()
+    for (;;) {
+      const page = await sql<{ n: number, id: string, orders: number }>`FETCH ${sql.lit(REBUILD_PAGE)} FROM top_user_rebuild`.execute(trx)
+      for (const row of page.rows) lists.add(row.n, row.id, row.orders)
+      await lists.write(trx)
+      if (page.rows.length < REBUILD_PAGE) break
     }
+    lists.end()
+    await lists.write(trx)
   })
+}
+
+/**
+ * The rebuild's state. Users get a number when first seen (one map lookup per
+ * row); per level, the counts of the block being read are an array indexed by
+ * that number, with the users it touched, so a row costs one lookup and nine
+ * array updates, and a finished block is ranked with a LIST_SIZE + 1 heap
+ * instead of a sort of all its users.
+ */
+class BlockLists {
+  private readonly numbers = new Map<string, number>()
+  private readonly ids: string[] = []
+  private readonly levels = Array.from({ length: TOP_LEVEL + 1 }, () => ({ block: Number.NaN, counts: new Int32Array(1024), touched: [] as number[] }))
+  private listed: Array<{ level: number, block: number, user: string, orders: number }> = []
+  private bounds: Array<{ level: number, block: number, bound: number }> = []
+
+  /** One (day, user) row, in day order. */
+  add (day: number, user: string, orders: number): void {
+    let n = this.numbers.get(user)
+    if (n === undefined) {
+      n = this.ids.length
+      this.numbers.set(user, n)
+      this.ids.push(user)
+    }
+    for (let level = 0; level <= TOP_LEVEL; level++) {
+      const state = this.levels[level]
+      if (state === undefined) continue
+      const block = Math.floor(day / 2 ** level)
+      if (state.block !== block) {
+        this.finish(level)
+        state.block = block
+      }
+      if (n >= state.counts.length) {
+        const grown = new Int32Array(Math.max(n + 1, state.counts.length * 2))
+        grown.set(state.counts)
+        state.counts = grown
+      }
+      if (state.counts[n] === 0) state.touched.push(n)
+      state.counts[n] = (state.counts[n] ?? 0) + orders
+    }
+  }
+
+  end (): void {
+    for (let level = 0; level <= TOP_LEVEL; level++) this.finish(level)
+  }
+
+  /** The block's top LIST_SIZE (by count, then id) into its list; the next one's count is its bound. */
+  private finish (level: number): void {
+    const state = this.levels[level]
+    if (state === undefined || state.touched.length === 0) return
+    const { counts, ids } = { counts: state.counts, ids: this.ids }
+    // before(a, b): a ranks above b
+    const before = (a: number, b: number): boolean => {
+      const ca = counts[a] ?? 0
+      const cb = counts[b] ?? 0
+      return ca !== cb ? ca > cb : (ids[a] ?? '') < (ids[b] ?? '')
+    }
+    // the best LIST_SIZE + 1, kept sorted best first; most users fail the first comparison with the last
+    const best: number[] = []
+    for (const u of state.touched) {
+      if (best.length > LIST_SIZE && !before(u, best[LIST_SIZE] ?? u)) continue
+      let i = Math.min(best.length, LIST_SIZE)
+      while (i > 0 && before(u, best[i - 1] ?? u)) i--
+      best.splice(i, 0, u)
+      if (best.length > LIST_SIZE + 1) best.pop()
+    }
+    for (const u of best.slice(0, LIST_SIZE)) this.listed.push({ level, block: state.block, user: ids[u] ?? '', orders: counts[u] ?? 0 })
+    const next = best[LIST_SIZE]
+    if (next !== undefined) this.bounds.push({ level, block: state.block, bound: counts[next] ?? 0 })
+    for (const u of state.touched) counts[u] = 0
+    state.touched = []
+  }
+
+  async write (trx: Transaction<Database>): Promise<void> {
+    const { listed, bounds } = this
+    this.listed = []
+    this.bounds = []
+    if (listed.length > 0) {
+      await sql`INSERT INTO top_user_lists (level, block, user_id, orders)
+        SELECT * FROM unnest(${listed.map((r) => r.level)}::smallint[], ${listed.map((r) => r.block)}::int[],
+                             ${listed.map((r) => r.user)}::uuid[], ${listed.map((r) => r.orders)}::int[])`.execute(trx)
+    }
+    if (bounds.length > 0) {
+      await sql`INSERT INTO top_user_bounds (level, block, bound)
+        SELECT * FROM unnest(${bounds.map((r) => r.level)}::smallint[], ${bounds.map((r) => r.block)}::int[], ${bounds.map((r) => r.bound)}::int[])`.execute(trx)
+    }
+  }
 }
