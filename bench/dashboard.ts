@@ -1,10 +1,10 @@
 /**
- * Dashboard: GET /api/analytics/summary/ for the last 30 days through the
- * gateway, one request at a time (a staff member's browser), beside its
- * baseline: the same figures computed by scanning the order rows
- * (order_facts) in one REPEATABLE READ transaction, the way the original
- * system computed them, one query per figure. The two answers are compared
- * too: the summary over the aggregates must equal the scan.
+ * Dashboard: GET /api/analytics/summary/ for the last 30 days, one request at
+ * a time (a staff member's browser), against one analytics process per size
+ * of the read model, the sizes sampled in turn; beside its baseline: the same
+ * figures computed by scanning the order rows (order_facts), sampled in turn
+ * the same way. The two answers are compared too: the summary over the
+ * aggregates must equal the scan.
  */
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
@@ -35,30 +35,46 @@ export function lastDays (days: number, today = new Date()): Range {
   return { start, end }
 }
 
-/** Runs `once` back to back for `seconds` (at least `minSamples`, at most `maxSamples`), after `warmup` unmeasured calls. */
-async function sample<T> (what: string, once: () => Promise<T>, limits: { seconds: number, minSamples: number, maxSamples: number, warmup: number }): Promise<{ latency: Latency, samples: number, last: T | null }> {
-  for (let i = 0; i < limits.warmup; i++) await once()
-  const latencies = new Latencies()
+/** One thing to sample: a call that returns the figures. */
+export interface Target { label: string, once: () => Promise<Figures> }
+
+/**
+ * Samples every target in turn, round robin (one call of each, then again),
+ * for `seconds` in all, at least `minSamples` and at most `maxSamples` calls
+ * per target, after `warmup` unmeasured calls of each. Interleaved, so a
+ * burst of someone else's load lands on every target alike: the ratio
+ * between targets (10 M against 100 k orders) holds on a busy machine.
+ */
+export async function sampleInTurn (what: string, targets: Target[], limits: { seconds: number, minSamples: number, maxSamples: number, warmup: number }): Promise<Sampled[]> {
+  for (const target of targets) for (let i = 0; i < limits.warmup; i++) await target.once()
+  const latencies = targets.map(() => new Latencies())
+  const last: Array<Figures | null> = targets.map(() => null)
   const deadline = nowMs() + limits.seconds * 1000
-  let last: T | null = null
-  while (latencies.count < limits.maxSamples && (latencies.count < limits.minSamples || nowMs() < deadline)) {
-    const t0 = nowMs()
-    last = await once()
-    latencies.record(nowMs() - t0)
-    status(`${what}: ${latencies.count} samples`)
+  const wanted = (i: number): boolean => {
+    const n = latencies[i]?.count ?? 0
+    return n < limits.maxSamples && (n < limits.minSamples || nowMs() < deadline)
   }
-  return { latency: latencies.summary(), samples: latencies.count, last }
+  while (targets.some((_, i) => wanted(i))) {
+    for (const [i, target] of targets.entries()) {
+      if (!wanted(i)) continue
+      const t0 = nowMs()
+      last[i] = await target.once()
+      latencies[i]?.record(nowMs() - t0)
+    }
+    status(`${what}: ${targets.map((t, i) => `${t.label} ${latencies[i]?.count ?? 0}`).join(', ')} samples`)
+  }
+  return targets.map((_, i) => ({ latency: (latencies[i] ?? new Latencies()).summary(), samples: latencies[i]?.count ?? 0, answer: last[i] ?? null }))
 }
 
-export async function measureSummary (options: { gatewayUrl: string, token: string, range: Range, seconds: number, label: string }): Promise<Sampled> {
-  const url = `${options.gatewayUrl}/api/analytics/summary/?start_date=${options.range.start}&end_date=${options.range.end}`
-  const result = await sample(options.label, async () => {
-    const res = await fetch(url, { headers: { authorization: `Bearer ${options.token}` }, signal: AbortSignal.timeout(30_000) })
+/** GET /api/analytics/summary/ for the range at `baseUrl` (a service or the gateway), as staff. */
+export function summaryCall (baseUrl: string, token: () => string, range: Range): () => Promise<Figures> {
+  const url = `${baseUrl}/api/analytics/summary/?start_date=${range.start}&end_date=${range.end}`
+  return async () => {
+    const res = await fetch(url, { headers: { authorization: `Bearer ${token()}` }, signal: AbortSignal.timeout(30_000) })
     const body = await res.text()
-    if (res.status !== 200) throw new Error(`GET /api/analytics/summary/ answered ${res.status}: ${body.slice(0, 300)}`)
+    if (res.status !== 200) throw new Error(`GET ${url} answered ${res.status}: ${body.slice(0, 300)}`)
     return JSON.parse(body) as Figures
-  }, { seconds: options.seconds, minSamples: 10, maxSamples: 500, warmup: 3 })
-  return { latency: result.latency, samples: result.samples, answer: result.last }
+  }
 }
 
 /**
@@ -133,12 +149,6 @@ export async function scanFigures (client: pg.Client, range: Range, today: strin
     top_users: row.top_users,
     failed_payments: { this_month: { month: today.slice(0, 7), count: Number(row.this_month) }, by_month: row.by_month }
   }
-}
-
-export async function measureScan (options: { client: pg.Client, range: Range, today: string, seconds: number, label: string }): Promise<Sampled> {
-  const result = await sample(options.label, async () => await scanFigures(options.client, options.range, options.today),
-    { seconds: options.seconds, minSamples: 5, maxSamples: 200, warmup: 1 })
-  return { latency: result.latency, samples: result.samples, answer: result.last }
 }
 
 /** The figures the scan recomputes, taken from a summary answer (which has more). */

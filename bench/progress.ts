@@ -49,15 +49,6 @@ export function status (message: string): void {
   process.stdout.write(`${stamp()}   … ${message}\n`)
 }
 
-/** Calls `report()` every `everyMs` and shows what it returns, until the returned stop function is called. */
-export function every (everyMs: number, report: () => string): () => void {
-  const timer = setInterval(() => { status(report()) }, everyMs)
-  return () => {
-    clearInterval(timer)
-    clearLive()
-  }
-}
-
 /** Seconds since the benchmark started. */
 export function elapsedSeconds (): number {
   return (Date.now() - started) / 1000

@@ -9,7 +9,7 @@
  * a read-model table this loader does not know how to fill stops the load
  * with its name, rather than benchmarking a summary over a table left empty.
  * The "most active users" block lists (top_user_lists, top_user_bounds) are
- * rebuilt by analytics' own rebuildTopUsers() from daily_user_stats, the
+ * rebuilt from daily_user_stats by analytics' own rebuildTopUsers(), the
  * function its authors keep in step with that structure.
  *
  * Secondary indexes (those behind no constraint) are dropped for the load
@@ -39,7 +39,15 @@ const FILLED = ['order_facts', 'daily_game_product_stats', 'daily_user_stats'] a
 /** What analytics' rebuildTopUsers() derives from daily_user_stats. */
 const TOP_USER_TABLES = ['top_user_lists', 'top_user_bounds'] as const
 const NOT_READ_MODEL = new Set(['inbox', 'kysely_migration', 'kysely_migration_lock'])
-const CHUNK_ROWS = 1_000_000
+const CHUNK_ROWS = 500_000
+/**
+ * Statements run at once during the load (chunks of order rows, the two
+ * aggregates, the index builds): PostgreSQL runs each in one backend, and
+ * this machine has 2 cores.
+ */
+const LOAD_CONNECTIONS = 2
+/** Per connection of the load only (start-up options): a bulk load needs neither a flush per commit nor 4 MB sorts. */
+const LOAD_SETTINGS = '-c synchronous_commit=off -c work_mem=256MB -c maintenance_work_mem=512MB'
 const DAY_MS = 86_400_000
 
 export interface LoadOptions {
@@ -106,10 +114,15 @@ export async function fillReadModel (client: pg.Client, databaseUrl: string, opt
   }
   const progress = options.onProgress ?? (() => {})
   const started = Date.now()
-  // this session only: a bulk load needs neither a flush per statement nor 4 MB sorts
-  await client.query('SET synchronous_commit = off')
-  await client.query('SET work_mem = \'256MB\'')
-  await client.query('SET maintenance_work_mem = \'512MB\'')
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: LOAD_CONNECTIONS, options: LOAD_SETTINGS })
+  try {
+    return await load(client, pool, databaseUrl, options, tables, progress, started)
+  } finally {
+    await pool.end()
+  }
+}
+
+async function load (client: pg.Client, pool: pg.Pool, databaseUrl: string, options: LoadOptions, tables: string[], progress: (message: string) => void, started: number): Promise<LoadResult> {
   const topUsers = TOP_USER_TABLES.filter((t) => tables.includes(t))
   await client.query(`TRUNCATE ${[...FILLED, ...topUsers].join(', ')}`)
   const indexes = await secondaryIndexes(client, FILLED)
@@ -122,10 +135,13 @@ export async function fillReadModel (client: pg.Client, databaseUrl: string, opt
     catalog.map((p) => p.game_id), catalog.map((p) => p.game_code), catalog.map((p) => p.game_name),
     catalog.map((p) => p.product_id), catalog.map((p) => p.product_name), catalog.map((p) => p.price)
   ]
-  for (let low = 1; low <= options.orders; low += CHUNK_ROWS) {
-    const high = Math.min(options.orders, low + CHUNK_ROWS - 1)
-    progress(`order rows ${low - 1}/${options.orders}`)
-    await client.query(`
+  const chunks: Array<[number, number]> = []
+  for (let low = 1; low <= options.orders; low += CHUNK_ROWS) chunks.push([low, Math.min(options.orders, low + CHUNK_ROWS - 1)])
+  let written = 0
+  progress(`order rows 0/${options.orders}`)
+  // (the pool runs LOAD_CONNECTIONS chunks at a time and queues the rest)
+  await Promise.all(chunks.map(async ([low, high]) => {
+    await pool.query(`
       WITH p AS (
         SELECT k - 1 AS k, game_id, game_code, game_name, product_id, product_name, price
           FROM unnest($1::int[], $2::text[], $3::text[], $4::int[], $5::text[], $6::numeric[])
@@ -152,33 +168,33 @@ export async function fillReadModel (client: pg.Client, databaseUrl: string, opt
         FROM o JOIN p ON p.k = o.k
        ORDER BY o.i`,
     [...products, start, options.days, options.orders, options.users, catalog.length, low, high])
-  }
+    written += high - low + 1
+    progress(`order rows ${written}/${options.orders}`)
+  }))
   const ordersDone = Date.now()
-  progress('aggregates: daily_game_product_stats')
+  progress('aggregates: daily_game_product_stats, daily_user_stats')
   // (in key order, like the order rows: the primary keys grow at their right edge)
   // every order of the synthetic data keeps its product's names: max() is the newest order's name
-  await client.query(`
+  const byProduct = pool.query(`
     INSERT INTO daily_game_product_stats (day, game_id, product_id, game_name, product_name, names_as_of, orders, success_orders, failed_orders, revenue)
     SELECT (created_at AT TIME ZONE 'UTC')::date, game_id, product_id, max(game_name), max(product_name), max(created_at),
            count(*), count(*) FILTER (WHERE status = 'success'), count(*) FILTER (WHERE status = 'failed'),
            coalesce(sum(amount) FILTER (WHERE status = 'success'), 0)
       FROM order_facts WHERE created_at IS NOT NULL
      GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`)
-  progress('aggregates: daily_user_stats')
-  await client.query(`
+  const byUser = pool.query(`
     INSERT INTO daily_user_stats (day, user_id, user_email, email_as_of, orders)
     SELECT (created_at AT TIME ZONE 'UTC')::date, user_id, max(user_email), max(created_at), count(*)
       FROM order_facts WHERE created_at IS NOT NULL
      GROUP BY 1, 2 ORDER BY 1, 2`)
+  await Promise.all([byProduct, byUser])
   if (topUsers.length > 0) {
     progress('top-user lists: analytics\' rebuildTopUsers()')
     await rebuildTopUsers(databaseUrl)
   }
   const aggregatesDone = Date.now()
-  for (const index of indexes) {
-    progress(`index ${index.name}`)
-    await client.query(index.definition)
-  }
+  progress(`indexes ${indexes.map((i) => i.name).join(', ')}`)
+  await Promise.all(indexes.map(async (index) => { await pool.query(index.definition) }))
   const indexed = Date.now()
   progress('ANALYZE')
   // what autovacuum would have done by the time a table is this big: statistics for the planner,

@@ -37,7 +37,7 @@ import { parseArgs } from 'node:util'
 import pg from 'pg'
 import { postgresAdminUrl, rabbitUrl, uniqueName } from '@topup/service-kit/testing'
 import { readCatalog, type CatalogProduct } from './catalog.js'
-import { difference, lastDays, measureScan, measureSummary, topUsersAnsweredBy, type Sampled } from './dashboard.js'
+import { difference, lastDays, sampleInTurn, scanFigures, summaryCall, topUsersAnsweredBy, type Sampled } from './dashboard.js'
 import { measureExport, psqlBaseline, type ExportResult } from './export.js'
 import { intakeBaseline, prepareOrdersCopy, runIntake, type IntakeResult } from './intake.js'
 import { measureLag, type LagResult } from './lag.js'
@@ -174,17 +174,17 @@ function settlementFigure (run: SettlementResult, base: ClosedLoopResult | undef
   }
 }
 
-function dashboardFigure (size: number, load: LoadResult, summary: Sampled, scan: Sampled, mismatch: string | null, topUsers: string): Figure {
+function dashboardFigure (size: number, load: LoadResult, summary: Sampled, scan: Sampled, mismatch: string | null, topUsers: string, viaGateway: Sampled | undefined): Figure {
   const ratio = ratioOf(scan.latency.p95, summary.latency.p95)
   return {
     id: `dashboard.${size}`,
-    figure: `dashboard: GET /api/analytics/summary/, ${RANGE_DAYS}-day range, read model of ${k(size)} orders (${k(load.users)} users) over a year`,
-    measured: `p50 ${summary.latency.p50} ms, p95 ${summary.latency.p95} ms (${summary.samples} requests); answer ${mismatch === null ? '= scan' : `≠ scan (${mismatch})`}; top users ${topUsers === 'lists' ? 'from the block lists' : topUsers === 'scan' ? 'by the fallback sum' : 'answered somehow (no readTopUsers)'}`,
+    figure: `dashboard: GET /api/analytics/summary/ from analytics, ${RANGE_DAYS}-day range, read model of ${k(size)} orders (${k(load.users)} users) over a year`,
+    measured: `p50 ${summary.latency.p50} ms, p95 ${summary.latency.p95} ms (${summary.samples} requests); answer ${mismatch === null ? '= scan' : `≠ scan (${mismatch})`}; top users ${topUsers === 'lists' ? 'from the block lists' : topUsers === 'scan' ? 'by the fallback sum' : '(answer path unknown: no readTopUsers)'}${viaGateway === undefined ? '' : `; through the gateway p50 ${viaGateway.latency.p50} ms, p95 ${viaGateway.latency.p95} ms`}`,
     baseline: `scan of the order rows: p50 ${scan.latency.p50} ms, p95 ${scan.latency.p95} ms (${scan.samples} runs)`,
     ratio,
     goal: `p95 < ${GOAL.summaryP95} ms (answer = scan)`,
     met: summary.latency.p95 < GOAL.summaryP95 && mismatch === null,
-    data: { load, summary: summary.latency, summarySamples: summary.samples, scan: scan.latency, scanSamples: scan.samples, mismatch, topUsersAnsweredBy: topUsers }
+    data: { load, summary: summary.latency, summarySamples: summary.samples, scan: scan.latency, scanSamples: scan.samples, mismatch, topUsersAnsweredBy: topUsers, viaGateway: viaGateway?.latency }
   }
 }
 
@@ -201,6 +201,13 @@ function exportFigure (run: ExportResult, base: ExportResult | undefined): Figur
     met: ratio === null || run.rssGrowth === null ? null : ratio >= GOAL.exportRatio && run.rssGrowth < GOAL.exportGrowthBytes,
     data: { run, baseline: base }
   }
+}
+
+/** The table's order: intake, lag, settlement, dashboard by size, its flatness, export. */
+function figureRank (id: string): number {
+  const order = ['intake.warn', 'intake', 'lag.payments', 'lag.analytics', 'settlement', 'dashboard.', 'dashboard.flatness', 'export']
+  if (id.startsWith('dashboard.') && id !== 'dashboard.flatness') return order.indexOf('dashboard.') * 1e9 + Number(id.slice('dashboard.'.length))
+  return order.indexOf(id) * 1e9
 }
 
 // ---------------------------------------------------------------------------
@@ -271,6 +278,7 @@ async function main (): Promise<number> {
     phases,
     logs: logDir
   }
+  figures.sort((a, b) => figureRank(a.id) - figureRank(b.id))
   const files = await writeResults(join(ROOT, 'bench', 'results'), results)
   process.stdout.write(`\n${markdownTable(results)}\n\n`)
   say(`results: ${relative(ROOT, files.json)}, ${relative(ROOT, files.md)} (${Math.round(results.duration_seconds)} s in all)`)
@@ -364,62 +372,98 @@ async function settlementPhase (platform: Platform, intake: IntakeResult): Promi
   if (run !== undefined) figures.push(settlementFigure(run, base))
 }
 
+interface ReadModel { size: number, label: string, url: string, databaseUrl: string, load: LoadResult }
+
+/**
+ * The read models, one analytics process each: the export's size in the
+ * platform's own analytics (the export goes through the gateway to it), the
+ * other sizes in extra analytics processes; the export right after its load
+ * (before the 10 M load, which it would otherwise follow on a busier
+ * machine); then the dashboard over every size, sampled in turn.
+ */
 async function readModelPhases (platform: Platform, catalog: CatalogProduct[]): Promise<void> {
-  const client = new pg.Client({ connectionString: platform.databaseUrls.analytics })
-  await client.connect()
-  const scanClient = new pg.Client({ connectionString: platform.databaseUrls.analytics })
-  await scanClient.connect()
-  try {
-    const sizes = only.has('dashboard') ? SIZES : [EXPORT_SIZE]
-    if (QUICK && only.has('dashboard')) notMeasured.push('dashboard at 10 M orders: skipped by --quick (the full run measures it)')
-    const p95At = new Map<number, number>()
-    for (const size of sizes) {
-      const users = Math.round(size * USERS_PER_ORDER)
-      const load = await phase(`loading the read model: ${k(size)} orders, ${k(users)} users over ${HISTORY_DAYS} days (generate_series)`, async () => {
-        const result = await fillReadModel(client, platform.databaseUrls.analytics, { orders: size, users, days: HISTORY_DAYS, catalog, onProgress: (m) => { status(`load ${k(size)}: ${m}`) } })
-        const parts = `order rows ${round(result.ordersMs / 1000, 1)} s, aggregates ${round(result.aggregatesMs / 1000, 1)} s, indexes ${round(result.indexesMs / 1000, 1)} s, analyze ${round(result.analyzeMs / 1000, 1)} s`
-        say(`  loaded in ${round(result.totalMs / 1000, 1)} s (${parts}): ${JSON.stringify(result.rows)}`)
-        notes.push(`Read model of ${k(size)} orders loaded in ${round(result.totalMs / 1000, 1)} s (${parts}): ${Object.entries(result.rows).map(([t, n]) => `${t} ${n}`).join(', ')}.`)
-        return result
-      })
-      if (load === undefined) break
-      if (only.has('dashboard')) {
-        const range = lastDays(RANGE_DAYS)
-        const today = range.end
-        await phase(`dashboard at ${k(size)} orders: summary ${range.start} … ${range.end} through the gateway, then the scan`, async () => {
-          const token = await staffToken(platform.gatewayUrl, platform.staff)
-          const summary = await measureSummary({ gatewayUrl: platform.gatewayUrl, token, range, seconds: SUMMARY_SECONDS, label: `summary ${k(size)}` })
-          const scan = await measureScan({ client: scanClient, range, today, seconds: SCAN_SECONDS, label: `scan ${k(size)}` })
-          const mismatch = summary.answer === null || scan.answer === null ? 'no answer' : difference(summary.answer, scan.answer)
-          if (mismatch !== null) warn(`the summary at ${k(size)} differs from the scan: ${mismatch}`)
-          const topUsers = await topUsersAnsweredBy(platform.databaseUrls.analytics, range)
-          say(`  summary p50 ${summary.latency.p50} / p95 ${summary.latency.p95} ms (top users: ${topUsers}); scan p50 ${scan.latency.p50} / p95 ${scan.latency.p95} ms`)
-          p95At.set(size, summary.latency.p95)
-          figures.push(dashboardFigure(size, load, summary, scan, mismatch, topUsers))
-        })
+  const sizes = only.has('dashboard') ? SIZES : [EXPORT_SIZE]
+  if (QUICK && only.has('dashboard')) notMeasured.push('dashboard at 10 M orders: skipped by --quick (the full run measures it)')
+  const models: ReadModel[] = []
+  for (const size of sizes) {
+    const label = k(size)
+    const users = Math.round(size * USERS_PER_ORDER)
+    const model = await phase(`loading a read model of ${label} orders, ${k(users)} users over ${HISTORY_DAYS} days (generate_series)`, async () => {
+      const where = size === EXPORT_SIZE
+        ? { url: platform.serviceUrls.analytics, databaseUrl: platform.databaseUrls.analytics }
+        : await platform.extraAnalytics(label.replace(' ', '').toLowerCase())
+      const client = new pg.Client({ connectionString: where.databaseUrl })
+      await client.connect()
+      try {
+        const load = await fillReadModel(client, where.databaseUrl, { orders: size, users, days: HISTORY_DAYS, catalog, onProgress: (m) => { status(`load ${label}: ${m}`) } })
+        const parts = `order rows ${round(load.ordersMs / 1000, 1)} s, aggregates ${round(load.aggregatesMs / 1000, 1)} s, indexes ${round(load.indexesMs / 1000, 1)} s, analyze ${round(load.analyzeMs / 1000, 1)} s`
+        say(`  loaded in ${round(load.totalMs / 1000, 1)} s (${parts}): ${JSON.stringify(load.rows)}`)
+        notes.push(`Read model of ${label} orders loaded in ${round(load.totalMs / 1000, 1)} s (${parts}): ${Object.entries(load.rows).map(([t, n]) => `${t} ${n}`).join(', ')}.`)
+        return { size, label, url: where.url, databaseUrl: where.databaseUrl, load }
+      } finally {
+        await client.end()
       }
-      if (only.has('export') && size === EXPORT_SIZE) await exportPhase(platform)
+    })
+    if (model === undefined) break
+    models.push(model)
+    if (only.has('export') && size === EXPORT_SIZE) await exportPhase(platform)
+  }
+  if (only.has('dashboard') && models.length > 0) await dashboardPhase(platform, models)
+}
+
+async function dashboardPhase (platform: Platform, models: ReadModel[]): Promise<void> {
+  const range = lastDays(RANGE_DAYS)
+  const today = range.end
+  await phase(`dashboard: the summary of ${range.start} … ${range.end} at ${models.map((m) => m.label).join(', ')} orders in turn, then the scans in turn`, async () => {
+    const staff = await staffToken(platform.gatewayUrl, platform.staff)
+    const token = (): string => staff
+    const viaGateway = models.find((m) => m.size === EXPORT_SIZE)
+    const targets = [
+      ...models.map((m) => ({ label: m.label, once: summaryCall(m.url, token, range) })),
+      ...(viaGateway === undefined ? [] : [{ label: `${viaGateway.label} via the gateway`, once: summaryCall(platform.gatewayUrl, token, range) }])
+    ]
+    const summaries = await sampleInTurn('summary', targets, { seconds: SUMMARY_SECONDS * targets.length, minSamples: 10, maxSamples: 500, warmup: 3 })
+    const clients = await Promise.all(models.map(async (m) => {
+      const client = new pg.Client({ connectionString: m.databaseUrl })
+      await client.connect()
+      return client
+    }))
+    let scans
+    try {
+      // a scan of 10 M orders takes seconds: a few runs after the warm-up are what the time allows
+      scans = await sampleInTurn('scan', models.map((m, i) => ({ label: m.label, once: async () => await scanFigures(clients[i] as pg.Client, range, today) })),
+        { seconds: SCAN_SECONDS * models.length, minSamples: 3, maxSamples: 200, warmup: 1 })
+    } finally {
+      await Promise.all(clients.map(async (c) => { await c.end() }))
     }
-    const smallest = p95At.get(SIZES[0] ?? 0)
-    const largest = SIZES[SIZES.length - 1] ?? 0
-    const biggest = p95At.get(largest)
-    if (only.has('dashboard') && smallest !== undefined) {
-      const growth = biggest === undefined ? null : round(biggest / smallest, 2)
+    const gateway = viaGateway === undefined ? undefined : summaries[models.length]
+    for (const [i, m] of models.entries()) {
+      const summary = summaries[i] as Sampled
+      const scan = scans[i] as Sampled
+      const mismatch = summary.answer === null || scan.answer === null ? 'no answer' : difference(summary.answer, scan.answer)
+      if (mismatch !== null) warn(`the summary at ${m.label} differs from the scan: ${mismatch}`)
+      const topUsers = await topUsersAnsweredBy(m.databaseUrl, range)
+      say(`  ${m.label}: summary p50 ${summary.latency.p50} / p95 ${summary.latency.p95} ms (top users: ${topUsers}); scan p50 ${scan.latency.p50} / p95 ${scan.latency.p95} ms`)
+      figures.push(dashboardFigure(m.size, m.load, summary, scan, mismatch, topUsers, m === viaGateway ? gateway : undefined))
+    }
+    const first = models[0]
+    const last = models[models.length - 1]
+    if (first !== undefined && last !== undefined && models.length > 1) {
+      const small = (summaries[0] as Sampled).latency.p95
+      const big = (summaries[models.length - 1] as Sampled).latency.p95
+      const growth = small > 0 ? round(big / small, 2) : null
       figures.push({
         id: 'dashboard.flatness',
-        figure: `dashboard: p95 at ${k(largest)} orders against p95 at ${k(SIZES[0] ?? 0)}`,
-        measured: biggest === undefined ? 'not measured' : `${biggest} ms vs ${smallest} ms = ${growth}×`,
+        figure: `dashboard: p95 at ${last.label} orders against p95 at ${first.label} (sampled in turn)`,
+        measured: `${big} ms vs ${small} ms = ${growth ?? '?'}×`,
         baseline: '—',
         ratio: null,
-        goal: `≤ ${GOAL.flatness}×${QUICK ? ' (at 10 M: --quick compares 1 M)' : ''}`,
+        goal: `≤ ${GOAL.flatness}×${QUICK ? ' (at 10 M; --quick compares 1 M)' : ''}`,
         met: growth === null ? null : growth <= GOAL.flatness,
-        data: { p95: Object.fromEntries(p95At) }
+        data: { p95: Object.fromEntries(models.map((m, i) => [m.size, (summaries[i] as Sampled).latency.p95])) }
       })
     }
-  } finally {
-    await client.end()
-    await scanClient.end()
-  }
+  })
 }
 
 async function exportPhase (platform: Platform): Promise<void> {

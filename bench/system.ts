@@ -48,7 +48,7 @@ export interface Platform {
   logDir: string
   logLevel: () => string
   /** The process id of a running process (the node process itself: /proc/<pid>/status is its memory). */
-  pid: (name: ProcessName) => number | undefined
+  pid: (name: string) => number | undefined
   /** Starts every process at `logLevel` and waits until each is ready. */
   start: (logLevel: string) => Promise<void>
   /** Stops every process (gateway first). */
@@ -57,6 +57,13 @@ export interface Platform {
   restart: (logLevel: string) => Promise<void>
   /** A database of this run that is not a service's (a baseline copy): created now, dropped with the rest. */
   extraDatabase: (suffix: string) => Promise<string>
+  /**
+   * One more analytics process, on a database of its own (created now): the
+   * dashboard keeps one per size of the read model, so the sizes can be
+   * sampled in turn. Its own port and broker prefix (it consumes nothing);
+   * stopped with the rest.
+   */
+  extraAnalytics: (suffix: string) => Promise<{ url: string, databaseUrl: string, pid: () => number | undefined }>
   /** Stops everything, drops the run's databases (unless `keep`) and its broker names. */
   dispose: (keep: boolean) => Promise<string[]>
   /** SIGKILLs whatever still runs, synchronously (for process.on('exit'): no process outlives the benchmark). */
@@ -116,10 +123,12 @@ export async function createPlatform (options: { runId: string, adminDatabaseUrl
   const prefix = `${runId}.`
   const webhookSecret = randomBytes(24).toString('hex')
   const staff: Staff = { username: `${runId}_staff`, email: `${runId}_staff@bench.test`, password: `Bench-${randomBytes(9).toString('base64url')}-9x` }
-  const running = new Map<ProcessName, Running>()
+  /** Every process running: the platform's by name, extra analytics as analytics@<suffix>. */
+  const running = new Map<string, Running>()
+  const extras: Array<{ key: string, port: number, databaseUrl: string, prefix: string }> = []
   let level = 'info'
 
-  function envFor (name: ProcessName): NodeJS.ProcessEnv {
+  function envFor (name: ProcessName, port = portOf[name]): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = { ...process.env }
     // a PORT, ADMIN_PORT or DATABASE_URL of the caller's shell would make the services clash or share a database
     delete env.PORT
@@ -128,7 +137,7 @@ export async function createPlatform (options: { runId: string, adminDatabaseUrl
     Object.assign(env, {
       NODE_ENV: process.env.NODE_ENV ?? 'development',
       LOG_LEVEL: level,
-      PORT: String(portOf[name]),
+      PORT: String(port),
       AMQP_URL: amqpUrl,
       BROKER_PREFIX: prefix,
       AUTH_URL: serviceUrls.auth,
@@ -155,13 +164,13 @@ export async function createPlatform (options: { runId: string, adminDatabaseUrl
     return env
   }
 
-  function spawnProcess (name: ProcessName): Running {
-    const logFile = join(logDir, `${name}.log`)
+  function spawnProcess (name: ProcessName, key: string = name, env: NodeJS.ProcessEnv = envFor(name)): Running {
+    const logFile = join(logDir, `${key}.log`)
     const out = openSync(logFile, 'a')
-    writeSync(out, `\n----- bench: starting ${name} at LOG_LEVEL=${level}, ${new Date().toISOString()} -----\n`)
+    writeSync(out, `\n----- bench: starting ${key} at LOG_LEVEL=${level}, ${new Date().toISOString()} -----\n`)
     const child = spawn(process.execPath, [join(ROOT, 'services', name, 'dist', 'src', 'server.js')], {
       cwd: join(ROOT, 'services', name),
-      env: envFor(name),
+      env,
       stdio: ['ignore', out, out]
     })
     closeSync(out)
@@ -172,21 +181,29 @@ export async function createPlatform (options: { runId: string, adminDatabaseUrl
         resolve()
       })
     })
-    running.set(name, entry)
+    running.set(key, entry)
     return entry
   }
 
   const readyUrl = (name: ProcessName): string => name === 'gateway' ? `${local(gatewayAdminPort)}/ready` : `${local(portOf[name])}/ready`
 
-  async function startOne (name: ProcessName): Promise<void> {
-    const entry = spawnProcess(name)
-    await waitFor(`${name} to answer ${readyUrl(name)} with 200`, async () => {
-      if (entry.done) throw new Error(`${name} exited while starting (see ${join(logDir, `${name}.log`)})`)
-      return await ok(readyUrl(name))
+  async function awaitReady (key: string, entry: Running, url: string): Promise<void> {
+    await waitFor(`${key} to answer ${url} with 200`, async () => {
+      if (entry.done) throw new Error(`${key} exited while starting (see ${join(logDir, `${key}.log`)})`)
+      return await ok(url)
     }, READY_TIMEOUT_MS, 100)
   }
 
-  async function stopOne (name: ProcessName): Promise<void> {
+  async function startOne (name: ProcessName): Promise<void> {
+    await awaitReady(name, spawnProcess(name), readyUrl(name))
+  }
+
+  async function startExtra (extra: typeof extras[number]): Promise<void> {
+    const env = { ...envFor('analytics', extra.port), DATABASE_URL: extra.databaseUrl, BROKER_PREFIX: extra.prefix }
+    await awaitReady(extra.key, spawnProcess('analytics', extra.key, env), `${local(extra.port)}/ready`)
+  }
+
+  async function stopOne (name: string): Promise<void> {
     const entry = running.get(name)
     if (entry === undefined) return
     running.delete(name)
@@ -221,23 +238,34 @@ export async function createPlatform (options: { runId: string, adminDatabaseUrl
     },
     async stop () {
       await stopOne('gateway')
-      await Promise.all(SERVICES.map(stopOne))
+      await Promise.all([...SERVICES, ...extras.map((e) => e.key)].map(stopOne))
     },
     async restart (logLevel) {
       await platform.stop()
       await platform.start(logLevel)
+      for (const extra of extras) await startExtra(extra)
     },
     extraDatabase: async (suffix) => await createDatabase(`${runId}_${suffix}`),
+    async extraAnalytics (suffix) {
+      const databaseUrl = await createDatabase(`${runId}_analytics_${suffix}`)
+      const [port] = await ports(1)
+      const extra = { key: `analytics@${suffix}`, port: port ?? 0, databaseUrl, prefix: `${prefix}${suffix}.` }
+      extras.push(extra)
+      await startExtra(extra)
+      return { url: local(extra.port), databaseUrl, pid: () => platform.pid(extra.key) }
+    },
     killNow () {
       for (const entry of running.values()) if (!entry.done) entry.child.kill('SIGKILL')
     },
     async dispose (keep) {
       await platform.stop()
       const problems: string[] = []
-      try {
-        await deleteTopologyAt(amqpUrl, prefix, ['orders', 'payments', 'analytics'])
-      } catch (err) {
-        problems.push(`broker names under ${prefix}: ${(err as Error).message}`)
+      for (const [names, services] of [[prefix, ['orders', 'payments', 'analytics']], ...extras.map((e) => [e.prefix, ['analytics']] as const)] as const) {
+        try {
+          await deleteTopologyAt(amqpUrl, names, services)
+        } catch (err) {
+          problems.push(`broker names under ${names}: ${(err as Error).message}`)
+        }
       }
       if (!keep) {
         for (const name of databaseNames) {
