@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { loggableUrl } from './logger.js'
 
 /**
  * A client that disconnects before its answer is ordinary traffic, not a
@@ -16,10 +17,12 @@ export function noteClientGone (request: FastifyRequest, reason?: string): void 
   const noted = request as Noted
   if (noted[NOTED] === true) return
   noted[NOTED] = true
-  request.log.info({ method: request.method, url: request.url, ...(reason === undefined ? {} : { reason }) }, 'client closed the connection before the response')
+  request.log.info({ method: request.method, url: loggableUrl(request.url), ...(reason === undefined ? {} : { reason }) }, 'client closed the connection before the response')
 }
 
 /** Nobody is there to answer any more. */
 export function clientGone (request: FastifyRequest, reply: FastifyReply): boolean {
-  return reply.raw.destroyed || request.raw.destroyed || request.raw.socket?.destroyed === true
+  // (not request.raw.destroyed: on Node 20 an IncomingMessage is destroyed as soon as its body
+  // has been read, and every error answer to a POST then went unsent)
+  return reply.raw.destroyed || request.raw.socket?.destroyed === true
 }

@@ -80,6 +80,9 @@ export async function openDatabase<DB> (app: App, options: DatabaseOptions): Pro
   await retry('connecting to PostgreSQL', async () => { await ensureDatabase(options.url) }, { attempts: options.connectAttempts ?? 30, log })
   const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 })
   pool.on('error', (err) => { app.log.error({ reason: err.message, code: (err as { code?: string }).code }, 'idle PostgreSQL connection failed') })
+  // pg-pool removes its error listener from a client while it is checked out: a connection lost then
+  // (a PostgreSQL restart) was an unhandled 'error' event that ended the process; the query still fails
+  pool.on('connect', (client) => { client.on('error', (err) => { app.log.warn({ reason: err.message }, 'PostgreSQL connection lost while in use') }) })
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) })
   try {
     const applied = await migrateToLatest(db as Kysely<unknown>, options.migrations)

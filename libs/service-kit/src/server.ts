@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto'
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Writable } from 'node:stream'
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type RawServerDefault } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import closeWithGrace from 'close-with-grace'
 import fastifyMetrics from 'fastify-metrics'
-import errorHandling from './errors.js'
+import errorHandling, { errorBody } from './errors.js'
 import health from './health.js'
 import docs, { type DocsOptions } from './docs.js'
 import { loggerOptions } from './logger.js'
 import { buildValidator, strictNumbersOnRoute } from './validation.js'
+import { clientErrorHandler } from './client-errors.js'
 
 export interface RouteEntry { method: string, url: string, hidden: boolean }
 
@@ -101,6 +102,10 @@ export function createServer (options: ServerOptions): App {
     ajv: { customOptions: { allErrors: true, removeAdditional: false } },
     schemaController: { compilersFactory: { buildValidator: buildValidator() } },
     forceCloseConnections: 'idle',
+    clientErrorHandler,
+    // errors Fastify meets before routing (a path that is not valid percent-encoding)
+    // get the platform's error shape, not Fastify's own body with its internal code
+    frameworkErrors: frameworkError,
     requestTimeout: timeouts.requestMs,
     keepAliveTimeout: timeouts.keepAliveMs,
     connectionTimeout: timeouts.idleMs,
@@ -128,6 +133,16 @@ export function createServer (options: ServerOptions): App {
   app.register(fastifyMetrics.default, { endpoint: '/metrics', clearRegisterOnInit: true, routeMetrics: { enabled: true } })
   app.register(docs, { title: options.service, ...options.docs })
   return app
+}
+
+function frameworkError (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  reply.header('x-content-type-options', 'nosniff')
+  if (error.code === 'FST_ERR_BAD_URL') {
+    void reply.code(400).send(errorBody(400, 'The request path is not valid URL encoding.'))
+    return
+  }
+  request.log.warn({ code: error.code, reason: error.message }, 'request refused before routing')
+  void reply.code(400).send(errorBody(400, 'The request could not be routed.'))
 }
 
 function serverTimeouts (timeouts: Timeouts): { headersTimeout: number, requestTimeout: number, connectionsCheckingInterval: number } {

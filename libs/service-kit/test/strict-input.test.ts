@@ -3,7 +3,7 @@ import t from 'tap'
 import { Type } from 'typebox'
 import { createServer, DEFAULT_TIMEOUTS } from '../src/index.js'
 
-function build () {
+function build (test: { teardown: (fn: () => unknown) => void }) {
   const app = createServer({ service: 'test', logLevel: 'silent' })
   app.post('/api/prices/', {
     schema: {
@@ -21,12 +21,12 @@ function build () {
       querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })), ratio: Type.Optional(Type.Number()) })
     }
   }, async (request) => ({ params: request.params, query: request.query }))
-  t.after(() => app.close())
+  test.teardown(() => app.close())
   return app
 }
 
 t.test('a body is taken as its JSON types say: no coercion', async (t) => {
-  const app = build()
+  const app = build(t)
   const ok = await app.inject({ method: 'POST', url: '/api/prices/', payload: { product_id: 4, price: '699.00', status: 'success', flag: true } })
   t.equal(ok.statusCode, 200)
   t.same(ok.json(), { product_id: 4, price: '699.00', status: 'success', flag: true })
@@ -50,7 +50,7 @@ t.test('a body is taken as its JSON types say: no coercion', async (t) => {
 })
 
 t.test('path and query numbers: plain digits only', async (t) => {
-  const app = build()
+  const app = build(t)
   const ok = await app.inject({ method: 'GET', url: '/api/things/12?limit=5&ratio=0.5' })
   t.equal(ok.statusCode, 200)
   t.same(ok.json(), { params: { id: 12 }, query: { limit: 5, ratio: 0.5 } }, 'digits are still read as numbers')
@@ -69,7 +69,7 @@ t.test('path and query numbers: plain digits only', async (t) => {
 })
 
 t.test('every answer says nosniff', async (t) => {
-  const app = build()
+  const app = build(t)
   for (const url of ['/health', '/api/things/1', '/api/things/x', '/nowhere']) {
     const res = await app.inject({ method: 'GET', url })
     t.equal(res.headers['x-content-type-options'], 'nosniff', `${url} (${res.statusCode})`)
@@ -95,7 +95,7 @@ t.test('an admin listener takes the internal routes off the main port', async (t
 })
 
 t.test('without an admin listener the internal routes stay on the one port', async (t) => {
-  const app = build()
+  const app = build(t)
   t.equal((await app.inject({ method: 'GET', url: '/ready' })).statusCode, 200)
   t.equal(app.adminServer, null)
 })
@@ -108,4 +108,29 @@ t.test('client time limits are set on the listener', async (t) => {
   t.equal(app.server.headersTimeout, DEFAULT_TIMEOUTS.headersMs)
   t.equal(app.server.keepAliveTimeout, DEFAULT_TIMEOUTS.keepAliveMs)
   t.equal(app.server.timeout, DEFAULT_TIMEOUTS.idleMs)
+})
+
+t.test('over real HTTP, a refused request with a body gets its answer (not a hang)', async (t) => {
+  const app = build(t)
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+  for (const payload of [{ product_id: '4', price: '1' }, { nope: true }]) {
+    const res = await fetch(`${url}/api/prices/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload), signal: AbortSignal.timeout(3000) })
+    t.equal(res.status, 400, `${JSON.stringify(payload)} → 400`)
+    t.match(await res.json(), { statusCode: 400, error: 'Bad Request' })
+  }
+  const malformed = await fetch(`${url}/api/prices/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"x":', signal: AbortSignal.timeout(3000) })
+  t.equal(malformed.status, 400, 'malformed JSON → 400')
+})
+
+t.test('credentials in a URL never reach a log line', async (t) => {
+  const { LogCapture } = await import('../src/testing.js')
+  const logs = new LogCapture()
+  const app = createServer({ service: 'test', logLevel: 'info', logStream: logs })
+  app.get('/api/things/', async () => ({ ok: true }))
+  t.teardown(() => app.close())
+  await app.inject({ method: 'GET', url: '/api/things/?access_token=SECRET1&start_date=2026-01-01&Password=SECRET2&api%5Fkey=SECRET3' })
+  t.notMatch(logs.text, /SECRET/, 'no credential value is logged')
+  t.match(logs.text, /start_date=2026-01-01/, 'other parameters stay readable')
+  t.match(logs.text, /access_token=\[REDACTED\]/)
 })

@@ -8,6 +8,7 @@ import docs from './docs/plugin.js'
 import { limitBody } from './proxy/body-limit.js'
 import { onUpstreamError } from './proxy/failures.js'
 import { rewriteRequestHeaders, rewriteResponseHeaders } from './proxy/headers.js'
+import { refuseDotSegments } from './proxy/paths.js'
 import { createAgent, groupReadiness, UpstreamGroup, type Lookup } from './upstreams.js'
 
 export { upstreamFailure } from './proxy/failures.js'
@@ -58,6 +59,7 @@ export default async function gateway (app: FastifyInstance, { config, upstreams
     app.addReadinessCheck(service, () => groupReadiness(upstreams[service], Math.min(READY_PROBE_TIMEOUT_MS, timeout)))
   }
 
+  app.addHook('onRequest', refuseDotSegments)
   app.addHook('preParsing', limitBody(config.BODY_LIMIT_BYTES))
   // each service documents its own routes; the proxy's catch-alls stay out of the gateway's /openapi.json
   app.addHook('onRoute', (route) => { route.schema = { ...route.schema, hide: true } as FastifySchema })

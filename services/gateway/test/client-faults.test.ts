@@ -67,7 +67,7 @@ t.test('clients that give up mid-request: no crash, one info line each, no stack
     aborts.push(rawExchange(portOf(url), [request], 150))
   }
   await Promise.all(aborts)
-  await sleep(500)
+  await waitFor('the ten certain aborts to be logged', () => logs.lines.filter((l) => l.includes('"reqId":"gone-') && l.includes('client closed the connection')).length >= 10, 10_000)
   t.equal((await fetch(`${adminUrl}/ready`)).status, 200, 'the gateway is still ready after 240 aborted requests')
   t.equal((await fetch(`${url}/api/games/`)).status, 200, 'and still proxies')
   const entries = logs.entries()
@@ -186,4 +186,33 @@ t.test('a client that leaves while the answer is streaming: one info line, no er
     const lines = entries.filter((e) => e.reqId === `streaming-${i}` && e.msg === 'client closed the connection before the response')
     t.equal(lines.length, 1, `streaming-${i}: one line`)
   }
+})
+
+t.test('dot segments in any spelling are refused before the proxy resolves them', async (t) => {
+  const { url } = await startAll(t)
+  for (const path of ['/api/orders/%2E', '/api/orders/%2e%2E/x', '/api/orders/.%2e', '/api/games/%2E/', '/api/orders/./1']) {
+    const { text } = await rawExchange(portOf(url), [`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`])
+    t.match(text, /^HTTP\/1\.1 400 /, `${path} → 400`)
+    t.match(text, /may not contain .* segments, plain or percent-encoded/, `${path}: the reason`)
+  }
+  t.equal((await fetch(`${url}/api/orders/1%2E5`)).status, 200, 'a dot inside a segment is not a dot segment')
+})
+
+t.test('a path that is not valid percent-encoding gets the platform\'s error body', async (t) => {
+  const { url } = await startAll(t)
+  const res = await fetch(`${url}/api/games/%E0%A4%A`)
+  t.equal(res.status, 400)
+  t.equal(res.headers.get('x-content-type-options'), 'nosniff')
+  t.same(await res.json(), { statusCode: 400, error: 'Bad Request', message: 'The request path is not valid URL encoding.' })
+})
+
+t.test('an unparsable request is answered with Connection: close, so a keep-alive client does not reuse the socket', async (t) => {
+  const { url } = await startAll(t)
+  const { text } = await rawExchange(portOf(url), [`GET /api/games/ HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`])
+  t.match(text, /^HTTP\/1\.1 431 /)
+  t.match(headPart(text), /\r\nConnection: close/i)
+  t.match(text, /"message":"The request headers are too large\."/)
+  const garbage = await rawExchange(portOf(url), ['NOT HTTP AT ALL\r\n\r\n'])
+  t.match(garbage.text, /^HTTP\/1\.1 400 /)
+  t.match(headPart(garbage.text), /\r\nConnection: close/i)
 })

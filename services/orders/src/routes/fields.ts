@@ -17,25 +17,35 @@ function bodyRecord (request: FastifyRequest): Record<string, unknown> | undefin
 }
 
 /**
- * preValidation hook: trims the named text fields of the body before the
- * schema sees them, so its length limits and patterns apply to the value that
- * is stored or compared, and refuses a field that is empty once trimmed (a game
- * name of only spaces was once stored as an empty name). A value that is not a
- * string is left for the schema to refuse.
+ * preValidation hook: a named text field that is empty or only spaces is
+ * refused in plain words (a game name of only spaces was once stored as an
+ * empty name). A value that is not a string is left for the schema to refuse.
+ */
+export function notBlank (...fields: string[]) {
+  return async function refuseBlank (request: FastifyRequest): Promise<void> {
+    const body = bodyRecord(request)
+    if (body === undefined) return
+    const details: Details = fields
+      .filter((field) => typeof body[field] === 'string' && body[field].trim() === '')
+      .map((field) => ({ field, message: BLANK }))
+    if (details.length > 0) throw bodyError(details)
+  }
+}
+
+/**
+ * preHandler hook: trims the named text fields of a body the schema has
+ * passed. It runs after validation so that what the published schema refuses
+ * (a code with a tab in it, a name over the length limit) is refused,
+ * whatever trimming would have made of it.
  */
 export function trimmed (...fields: string[]) {
   return async function trimFields (request: FastifyRequest): Promise<void> {
     const body = bodyRecord(request)
     if (body === undefined) return
-    const details: Details = []
     for (const field of fields) {
       const value = body[field]
-      if (typeof value !== 'string') continue
-      const text = value.trim()
-      if (text === '') details.push({ field, message: BLANK })
-      else body[field] = text
+      if (typeof value === 'string') body[field] = value.trim()
     }
-    if (details.length > 0) throw bodyError(details)
   }
 }
 

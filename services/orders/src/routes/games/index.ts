@@ -3,7 +3,7 @@ import { Type } from 'typebox'
 import { errorResponses, HttpError } from '@topup/service-kit'
 import { insertGame, listActiveGames, updateGame } from '../../db/catalog.js'
 import { isUniqueViolation } from '../../db/errors.js'
-import { trimmed } from '../fields.js'
+import { notBlank, trimmed } from '../fields.js'
 import { CreateGameBody, Game, GameWithProducts, IdParams, UpdateGameBody } from './schemas.js'
 
 const gameView = (g: { id: number, name: string, code: string, is_active: boolean }) => ({ id: g.id, name: g.name, game_id: g.code, is_active: g.is_active })
@@ -26,7 +26,8 @@ const games: FastifyPluginAsyncTypebox = async (app) => {
       body: CreateGameBody,
       response: { 201: Game, ...errorResponses(400, 401, 403, 409) }
     },
-    preValidation: trimmed('name', 'game_id')
+    preValidation: notBlank('name', 'game_id'),
+    preHandler: trimmed('name', 'game_id')
   }, async (request, reply) => {
     const { name, game_id: code, is_active: isActive = true } = request.body
     try {
@@ -48,7 +49,8 @@ const games: FastifyPluginAsyncTypebox = async (app) => {
       body: UpdateGameBody,
       response: { 200: Game, ...errorResponses(400, 401, 403, 404, 409) }
     },
-    preValidation: trimmed('name', 'game_id')
+    preValidation: notBlank('name', 'game_id'),
+    preHandler: trimmed('name', 'game_id')
   }, async (request) => {
     const { name, game_id: code, is_active: isActive } = request.body
     try {

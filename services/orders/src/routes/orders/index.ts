@@ -30,7 +30,7 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Orders, newest first (players: their own; staff: all)',
       security: [{ bearerAuth: [] }],
       querystring: Type.Object({
-        limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
         cursor: Type.Optional(Type.String({ maxLength: 200 }))
       }),
       response: { 200: OrderPage, ...errorResponses(400, 401) }
@@ -40,7 +40,8 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
     const after = cursor === undefined ? undefined : decodeCursor(cursor)
     if (after === null) throw new HttpError(400, 'Invalid cursor.', [{ field: 'cursor', message: 'is not a cursor from a previous page' }])
     const page = await listOrders(app.db, {
-      limit,
+      // the schema's default fills it in; the type cannot know that
+      limit: limit ?? 20,
       ...(request.user.staff ? {} : { userId: request.user.sub }),
       ...(after === undefined ? {} : { after })
     })

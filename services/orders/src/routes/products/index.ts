@@ -3,7 +3,7 @@ import { Type } from 'typebox'
 import { errorResponses, HttpError } from '@topup/service-kit'
 import { gameExists, insertProduct, updateProduct } from '../../db/catalog.js'
 import { isUniqueViolation } from '../../db/errors.js'
-import { CATALOG_PRICE, decimalAmount, trimmed } from '../fields.js'
+import { CATALOG_PRICE, decimalAmount, notBlank, trimmed } from '../fields.js'
 import { IdParams } from '../games/schemas.js'
 
 const PRICE_PROBLEM = 'must be a decimal amount with at most two places, such as "699.00"'
@@ -19,8 +19,9 @@ const Product = Type.Object({
 
 const ProductName = Type.String({ minLength: 1, maxLength: 100, description: 'Stored trimmed; must not be blank; unique within its game', examples: ['UC Pack 500'] })
 
-// names are trimmed before the schema sees them; the price gets a plain-words 400
-const productChecks = [trimmed('name'), decimalAmount('price', CATALOG_PRICE, PRICE_PROBLEM)]
+// the price gets a plain-words 400 before the schema's; names are trimmed once the schema has passed them
+const priceCheck = [notBlank('name'), decimalAmount('price', CATALOG_PRICE, PRICE_PROBLEM)]
+const nameTrim = trimmed('name')
 const Currency = Type.Integer({ minimum: 1, maximum: 1_000_000_000, description: 'Amount of in-game currency the product gives' })
 
 const CreateProductBody = Type.Object({
@@ -53,7 +54,8 @@ const products: FastifyPluginAsyncTypebox = async (app) => {
       body: CreateProductBody,
       response: { 201: Product, ...errorResponses(400, 401, 403, 409) }
     },
-    preValidation: productChecks
+    preValidation: priceCheck,
+    preHandler: nameTrim
   }, async (request, reply) => {
     const { game, name, price, in_game_currency: inGameCurrency } = request.body
     if (!await gameExists(app.db, game)) throw noSuchGame()
@@ -76,7 +78,8 @@ const products: FastifyPluginAsyncTypebox = async (app) => {
       body: UpdateProductBody,
       response: { 200: Product, ...errorResponses(400, 401, 403, 404, 409) }
     },
-    preValidation: productChecks
+    preValidation: priceCheck,
+    preHandler: nameTrim
   }, async (request) => {
     const { game, name, price, in_game_currency: inGameCurrency } = request.body
     if (game !== undefined && !await gameExists(app.db, game)) throw noSuchGame()

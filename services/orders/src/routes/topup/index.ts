@@ -8,7 +8,7 @@ import { BACKDATING_DISABLED, BACKDATING_HEADER, BACKDATING_IN_PRODUCTION, parse
 import { claimKey, requestHash, storeResponse } from '../../db/idempotency.js'
 import { insertOrder } from '../../db/orders.js'
 import { recordOrderCreated } from '../../events.js'
-import { DECIMAL_AMOUNT, decimalAmount, trimmed } from '../fields.js'
+import { DECIMAL_AMOUNT, decimalAmount, notBlank, trimmed } from '../fields.js'
 import { PRICE_PROBLEM, TopupBody, TopupCreated, TopupHeaders } from './schemas.js'
 
 export const GAME_NOT_FOUND = 'Game not found or inactive.'
@@ -51,7 +51,8 @@ const topup: FastifyPluginAsyncTypebox<TopupOptions> = async (app, options) => {
     onRequest: [app.authenticate, app.orderRateLimit],
     // the names are matched as the catalog stores them, trimmed; the price is checked as
     // written (a JSON number is its literal text by now, see keepPriceLiteral)
-    preValidation: [trimmed('gamename', 'game_id', 'product_name'), decimalAmount('product_price', DECIMAL_AMOUNT, PRICE_PROBLEM)],
+    preValidation: [notBlank('gamename', 'game_id', 'product_name'), decimalAmount('product_price', DECIMAL_AMOUNT, PRICE_PROBLEM)],
+    preHandler: trimmed('gamename', 'game_id', 'product_name'),
     schema: {
       tags: ['orders'],
       summary: 'Place a top-up order',
