@@ -287,26 +287,7 @@ export function es256Jwt (header: Record<string, unknown>, payload: Record<strin
 
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000)
 
-// ---------------------------------------------------------------------------
-// CSV: the platform writes RFC 4180 (every cell quoted, CRLF) and has no CSV
-// reader among its dependencies; a quoted-cell reader is a few lines.
-
-export function parseCsv (text: string): string[][] {
-  const rows: string[][] = []
-  let row: string[] = []
-  let cell = ''
-  let quoted = false
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') { cell += '"'; i++ } else if (c === '"') quoted = false
-      else cell += c
-    } else if (c === '"') quoted = true
-    else if (c === ',') { row.push(cell); cell = '' } else if (c === '\r' && text[i + 1] === '\n') { row.push(cell); rows.push(row); row = []; cell = ''; i++ } else if (c === '\n') { row.push(cell); rows.push(row); row = []; cell = '' } else cell += c
-  }
-  if (cell !== '' || row.length > 0) { row.push(cell); rows.push(row) }
-  return rows
-}
+export { parseCsv } from '@topup/service-kit/testing'
 
 // ---------------------------------------------------------------------------
 // What reached which service: the gateway passes its request id on (and takes

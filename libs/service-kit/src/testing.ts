@@ -249,3 +249,25 @@ export function testUsers (issuer: TestTokenIssuer): { player: (sub?: string) =>
     staff: () => ({ authorization: `Bearer ${issuer.token({ sub: STAFF_ID, staff: true, email: 'staff@topup.test' })}` })
   }
 }
+
+/**
+ * Rows of an RFC 4180 CSV document (quoted cells may hold commas, "" and line
+ * breaks; CRLF or LF between rows), for tests of the exports. csv-writer, the
+ * platform's CSV library, only writes.
+ */
+export function parseCsv (text: string): string[][] {
+  const rows: string[][] = []
+  let row: string[] = []
+  let cell = ''
+  let quoted = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { cell += '"'; i++ } else if (c === '"') quoted = false
+      else cell += c
+    } else if (c === '"') quoted = true
+    else if (c === ',') { row.push(cell); cell = '' } else if (c === '\r' && text[i + 1] === '\n') { row.push(cell); rows.push(row); row = []; cell = ''; i++ } else if (c === '\n') { row.push(cell); rows.push(row); row = []; cell = '' } else cell += c
+  }
+  if (cell !== '' || row.length > 0) { row.push(cell); rows.push(row) }
+  return rows
+}

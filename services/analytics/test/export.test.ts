@@ -2,27 +2,10 @@ import t from 'tap'
 import { get, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { sql } from 'kysely'
+import { parseCsv } from '@topup/service-kit/testing'
 import { build, orderCreated, paymentChanged, type Harness } from './helper.js'
 
 const HEADER = ['order_id', 'transaction_id', 'user_email', 'game', 'product', 'amount', 'currency', 'status', 'created_at']
-
-/** RFC 4180: quoted cells may hold commas, quotes ("") and line breaks. */
-function parseCsv (text: string): string[][] {
-  const rows: string[][] = []
-  let row: string[] = []
-  let cell = ''
-  let quoted = false
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') { cell += '"'; i++ } else if (c === '"') quoted = false
-      else cell += c
-    } else if (c === '"') quoted = true
-    else if (c === ',') { row.push(cell); cell = '' } else if (c === '\r' && text[i + 1] === '\n') { row.push(cell); rows.push(row); row = []; cell = ''; i++ } else cell += c
-  }
-  if (cell !== '' || row.length > 0) { row.push(cell); rows.push(row) }
-  return rows
-}
 
 async function download (h: Harness, url: string) {
   const res = await h.app.inject({ url, headers: h.staff() })
