@@ -10,7 +10,7 @@
  *   event lag      201 → payments' and analytics' rows, from row timestamps                       (./lag.ts)
  *   settlement     signed webhooks through the gateway (autocannon)   vs the same SQL with pg   (./settlement.ts)
  *   dashboard      GET /api/analytics/summary/ over 100 k, 1 M, 10 M orders  vs scanning the rows (./dashboard.ts,
- *                  the read model filled with generate_series by ./read-model.ts)
+ *                  one analytics process per size, sampled in turn; filled with generate_series by ./read-model.ts)
  *   CSV export     GET /api/export/orders/ of 1 M rows, analytics' RSS   vs psql \copy            (./export.ts)
  * and writes bench/results/<date>.json and .md (./report.ts).
  *
@@ -347,6 +347,9 @@ async function intakePhases (platform: Platform, catalog: CatalogProduct[]): Pro
   if (warnRun !== undefined && infoRun !== undefined && warnRun.perSecond > 0) {
     notes.push(`Info logging on the hot path: ${infoRun.perSecond} orders/s at info vs ${warnRun.perSecond} at warn ` +
       `(${round((1 - infoRun.perSecond / warnRun.perSecond) * 100, 1)} % fewer), p99 ${infoRun.p99} vs ${warnRun.p99} ms.`)
+  }
+  if (base !== undefined) {
+    notes.push(`Intake and settlement baselines hold ${CONNECTIONS} PostgreSQL connections, one per HTTP connection of the runs they are compared with; orders and payments themselves open at most 10 each (service-kit's pool), so under the same load they run at most 10 transactions at once.`)
   }
   if (infoLag !== undefined) {
     figures.push(...lagFigures(infoLag))
