@@ -199,7 +199,7 @@ t.test('scaled services share the work through the gateway; killing instances lo
   async function launch (name: string, service: Service | 'gateway', env: Record<string, string>): Promise<Proc> {
     for (let attempt = 1; ; attempt++) {
       const port = await freeLowPort(20_000, 32_000)
-      const admin = service === 'gateway' ? { ADMIN_PORT: String(await freeLowPort(20_000, 32_000)) } : {}
+      const admin: Record<string, string> = service === 'gateway' ? { ADMIN_PORT: String(await freeLowPort(20_000, 32_000)) } : {}
       const p = start(name, service, port, { ...env, ...admin })
       try {
         await ready(p)

@@ -107,7 +107,7 @@ t.test('/ready lists every instance and stays 200 while one is left', async (t) 
   const a = await startCountingUpstream(t, 'orders')
   const b = await startCountingUpstream(t, 'orders')
   const dead = await closedUrl()
-  const { url, adminUrl } = await startGateway(t, {
+  const { adminUrl } = await startGateway(t, {
     auth: (await startCountingUpstream(t, 'auth')).url,
     payments: (await startCountingUpstream(t, 'payments')).url,
     analytics: (await startCountingUpstream(t, 'analytics')).url
