@@ -58,7 +58,7 @@ const analyticsApp: FastifyPluginAsyncTypebox<AnalyticsAppOptions> = async (app,
     handlers: subscriptions
   })
   await app.register(summary, { currency: config.CURRENCY, now })
-  await app.register(exportRoutes, { databaseUrl: config.DATABASE_URL, concurrency: config.EXPORT_CONCURRENCY, batchRows: config.EXPORT_BATCH_ROWS })
+  await app.register(exportRoutes, { databaseUrl: config.DATABASE_URL, concurrency: config.EXPORT_CONCURRENCY })
   await app.register(dashboard, { assets })
 }
 

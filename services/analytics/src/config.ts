@@ -13,9 +13,7 @@ export const AnalyticsEnv = {
   /** The currency the platform sells in: the dashboard labels its money with it. */
   CURRENCY: Type.String({ default: 'INR', pattern: '^[A-Z]{3}$' }),
   /** CSV exports running at once: each holds one connection of a separate pool while it streams. */
-  EXPORT_CONCURRENCY: Type.Integer({ default: 4, minimum: 1, maximum: 50 }),
-  /** Rows fetched from the export cursor per round trip. */
-  EXPORT_BATCH_ROWS: Type.Integer({ default: 500, minimum: 10, maximum: 10_000 })
+  EXPORT_CONCURRENCY: Type.Integer({ default: 4, minimum: 1, maximum: 50 })
 }
 
 export type AnalyticsConfig = ReturnType<typeof loadAnalyticsConfig>

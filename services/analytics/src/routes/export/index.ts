@@ -11,7 +11,6 @@ export interface ExportOptions {
   databaseUrl: string
   /** Exports streaming at once (connections of the export pool). */
   concurrency: number
-  batchRows: number
 }
 
 export interface ExportStats {
@@ -42,6 +41,16 @@ const exportsPlugin: FastifyPluginAsyncTypebox<ExportOptions> = async (app, opti
   let streaming = 0
   app.decorate('exportStats', () => ({ streaming, pool: { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount } }))
   app.addHook('onClose', async () => { await pool.end() })
+  // a client that went away: its COPY is cancelled from a connection of its own (the pool may be full of exports)
+  const cancel = async (pid: number): Promise<void> => {
+    const client = new pg.Client({ connectionString: options.databaseUrl, connectionTimeoutMillis: 10_000 })
+    await client.connect()
+    try {
+      await client.query('SELECT pg_cancel_backend($1)', [pid])
+    } finally {
+      await client.end()
+    }
+  }
 
   for (const [kind, spec] of Object.entries(EXPORTS) as Array<[ExportKind, typeof EXPORTS[ExportKind]]>) {
     app.get(spec.path, {
@@ -50,7 +59,7 @@ const exportsPlugin: FastifyPluginAsyncTypebox<ExportOptions> = async (app, opti
         tags: ['analytics'],
         summary: spec.summary,
         description: `CSV (RFC 4180, every cell quoted, CRLF) with the header \`${EXPORT_COLUMNS.join(',')}\`, one row per order, oldest first, ` +
-          'streamed from a database cursor. Cells starting with = + - @, a tab or a CR are prefixed with \' (no spreadsheet formulas). ' +
+          'streamed from the database (COPY). Cells starting with = + - @, a tab or a CR are prefixed with \' (no spreadsheet formulas). ' +
           'Without dates: every order.',
         security: [{ bearerAuth: [] }],
         querystring: RangeQuery('Optional: no date means no bound.'),
@@ -73,7 +82,18 @@ const exportsPlugin: FastifyPluginAsyncTypebox<ExportOptions> = async (app, opti
         throw new HttpError(503, 'Too many exports are running; retry in a moment.')
       }
       streaming++
-      const csv = streamExport(client, kind, range, { batchRows: options.batchRows, onDone: () => { streaming-- } })
+      let csv: Awaited<ReturnType<typeof streamExport>>
+      try {
+        csv = await streamExport(client, kind, range, {
+          cancel,
+          onDone: () => { streaming-- },
+          onCancelFailed: (err) => { request.log.warn({ reason: err.message }, 'could not cancel the export of a client that went away') }
+        })
+      } catch (err) {
+        streaming--
+        client.release(err as Error)
+        throw err
+      }
       return reply
         .header('content-type', 'text/csv; charset=utf-8')
         .header('content-disposition', `attachment; filename="${spec.filename}"`)
