@@ -3,6 +3,7 @@
 // export spends its time.
 //
 //   npm run build && node services/analytics/scripts/profile-export.mjs [rows=300000] [runs=3]
+//   ANALYTICS_DIST=/path/to/an/older/dist node services/analytics/scripts/profile-export.mjs   (before/after)
 //
 // Builds the analytics app (from dist) on a throwaway database filled with
 // `rows` orders by generate_series, then alternates `runs` times: psql \copy of
@@ -18,10 +19,11 @@ import { sql } from 'kysely'
 import { createTestDatabase, startTestTokenIssuer, rabbitUrl, uniqueName, STAFF_ID } from '@topup/service-kit/testing'
 import { deleteTopologyAt } from '@topup/messaging'
 
-const dist = fileURLToPath(new URL('../dist/', import.meta.url))
-const { buildApp } = await import(`${dist}src/app.js`)
-const { loadAnalyticsConfig } = await import(`${dist}src/config.js`)
-const { exportQuery } = await import(`${dist}src/db/export.js`)
+// ANALYTICS_DIST: another build of the service to profile (e.g. an older one, for before/after)
+const dist = process.env.ANALYTICS_DIST ?? fileURLToPath(new URL('../dist/', import.meta.url))
+const { buildApp } = await import(`${dist}/src/app.js`)
+const { loadAnalyticsConfig } = await import(`${dist}/src/config.js`)
+const { exportQuery } = await import(`${dist}/src/db/export.js`)
 
 const ROWS = Number(process.argv[2] ?? 300_000)
 const RUNS = Number(process.argv[3] ?? 3)
