@@ -69,6 +69,17 @@ async function addToAggregates (trx: Transaction<Database>, order: CompleteOrder
     if (updated.numUpdatedRows !== 1n) throw new Error(`no aggregate row for ${order.day}/${order.game_id}/${order.product_id}, which counts a complete order`)
     return
   }
+  await trx.insertInto('daily_user_stats')
+    .values({ day: order.day, user_id: order.user_id, user_email: order.user_email, email_as_of: order.created_at, orders: 1 })
+    .onConflict((oc) => oc.columns(['day', 'user_id']).doUpdateSet((eb) => ({
+      orders: sql<number>`${eb.ref('daily_user_stats.orders')} + 1`,
+      ...newestWins('email_as_of', ['user_email'], 'daily_user_stats')
+    })))
+    .execute()
+  // the most-active-users lists follow daily_user_stats in the same transaction
+  await recordUserOrder(trx, order.user_id, order.day)
+  // Last: every order of a product and day updates this one row, and its lock is held until commit, so
+  // what comes after it serialises those events (the user lists before it doubled the time under that lock)
   await trx.insertInto('daily_game_product_stats')
     .values({
       day: order.day,
@@ -91,15 +102,6 @@ async function addToAggregates (trx: Transaction<Database>, order: CompleteOrder
       ...newestWins('names_as_of', ['game_name', 'product_name'])
     })))
     .execute()
-  await trx.insertInto('daily_user_stats')
-    .values({ day: order.day, user_id: order.user_id, user_email: order.user_email, email_as_of: order.created_at, orders: 1 })
-    .onConflict((oc) => oc.columns(['day', 'user_id']).doUpdateSet((eb) => ({
-      orders: sql<number>`${eb.ref('daily_user_stats.orders')} + 1`,
-      ...newestWins('email_as_of', ['user_email'], 'daily_user_stats')
-    })))
-    .execute()
-  // the most-active-users lists follow daily_user_stats in the same transaction
-  await recordUserOrder(trx, order.user_id, order.day)
 }
 
 /**

@@ -43,10 +43,11 @@ import type { Database } from './schema.js'
  *
  * Writing, in the transaction of the event that adds an order to a user's
  * day (so the structure always agrees with daily_user_stats):
- * - the user's exact count in each of the TOP_LEVEL + 1 blocks holding the
- *   day is re-derived from their own daily_user_stats rows (at most 256);
- * - where the user is listed, their count is set; elsewhere, if the count
- *   exceeds the block's bound, the user enters the list (evicting its
+ * - in each of the TOP_LEVEL + 1 blocks holding the day where the user is
+ *   listed, their exact count grows by one; elsewhere their exact count is
+ *   re-derived from their own daily_user_stats rows (those of the widest such
+ *   block: a few, for the many users no list holds) and, if it exceeds the
+ *   block's bound, the user enters the list (evicting its
  *   least-active member when full, whose count then raises the bound) or, when
  *   no member has fewer orders, the bound is raised to the count. A count
  *   within the bound changes nothing: the bound still covers it.
@@ -59,8 +60,9 @@ import type { Database } from './schema.js'
  * block-wide lock until commit (that serialised the consumers: 4× slower):
  * - a transaction-scoped advisory lock per user serialises the events of one
  *   user, so the counts re-derived after it include every committed order of
- *   that user (a statement's snapshot is taken after the lock) and only that
- *   user's transaction ever inserts or updates that user's list rows;
+ *   that user (a statement's snapshot is taken after the lock), adding one to
+ *   a listed count keeps it exact, and only that user's transaction ever
+ *   inserts or updates that user's list rows;
  * - an evicting transaction picks its victim with FOR UPDATE SKIP LOCKED (it
  *   never waits for, nor evicts, a member whose own event is updating it) and
  *   raises the bound with the victim's count as deleted, the latest. A member
@@ -182,28 +184,34 @@ export async function readTopUsers (trx: Kysely<Database>, range: DateRange): Pr
 export async function recordUserOrder (trx: Transaction<Database>, userId: string, day: string): Promise<void> {
   await sql`SELECT pg_advisory_xact_lock(${USER_LOCK}::int, hashtext(${userId}))`.execute(trx)
   const number = dayNumber(day)
-  const span = 2 ** TOP_LEVEL
-  const first = Math.floor(number / span) * span
-  // per level: the user's exact count in the block holding the day; their list row updated where they have one
-  const state = await sql<{ level: number, block: number, orders: number, bound: number, listed: boolean }>`
-    WITH counts AS (
-      SELECT l.level, (${number}::int >> l.level) AS block, coalesce(sum(s.orders), 0)::int AS orders
-        FROM generate_series(0, ${TOP_LEVEL}) AS l(level)
-        LEFT JOIN daily_user_stats s
-          ON s.user_id = ${userId}::uuid
-         AND s.day >= ${formatDay(first * DAY_MS)}::date AND s.day < ${formatDay((first + span) * DAY_MS)}::date
-         AND ((s.day - DATE '1970-01-01') >> l.level) = (${number}::int >> l.level)
-       GROUP BY l.level
+  const levels = Array.from({ length: TOP_LEVEL + 1 }, (_, level) => level)
+  const blocks = levels.map((level) => Math.floor(number / 2 ** level))
+  // where the user is listed, the order adds one to an exact count; elsewhere, the block's bound
+  const state = await sql<{ level: number, listed: boolean, bound: number }>`
+    WITH here AS (
+      SELECT * FROM unnest(${levels}::smallint[], ${blocks}::int[]) AS q(level, block)
     ), listed AS (
-      UPDATE top_user_lists t SET orders = c.orders
-        FROM counts c
-       WHERE t.level = c.level AND t.block = c.block AND t.user_id = ${userId}::uuid
+      UPDATE top_user_lists t SET orders = t.orders + 1
+        FROM here
+       WHERE t.level = here.level AND t.block = here.block AND t.user_id = ${userId}::uuid
       RETURNING t.level
     )
-    SELECT c.level, c.block, c.orders, EXISTS (SELECT 1 FROM listed WHERE listed.level = c.level) AS listed,
-           coalesce((SELECT max(b.bound) FROM top_user_bounds b WHERE b.level = c.level AND b.block = c.block), 0) AS bound
-      FROM counts c`.execute(trx)
-  const entering = state.rows.filter((s) => !s.listed && s.orders > s.bound)
+    SELECT here.level, EXISTS (SELECT 1 FROM listed WHERE listed.level = here.level) AS listed,
+           coalesce((SELECT max(b.bound) FROM top_user_bounds b WHERE b.level = here.level AND b.block = here.block), 0) AS bound
+      FROM here`.execute(trx)
+  const unlisted = state.rows.filter((s) => !s.listed)
+  if (unlisted.length === 0) return
+  const widest = Math.max(...unlisted.map((s) => s.level))
+  // the user's exact count in each block they are not listed in, from their own days of the widest of those blocks
+  const first = Math.floor(number / 2 ** widest) * 2 ** widest
+  const days = await sql<{ n: number, orders: number }>`
+    SELECT day - DATE '1970-01-01' AS n, orders FROM daily_user_stats
+     WHERE user_id = ${userId}::uuid AND day >= ${formatDay(first * DAY_MS)}::date AND day < ${formatDay((first + 2 ** widest) * DAY_MS)}::date`.execute(trx)
+  const entering = unlisted.map((s) => {
+    const block = Math.floor(number / 2 ** s.level)
+    const orders = days.rows.reduce((sum, d) => sum + (Math.floor(d.n / 2 ** s.level) === block ? d.orders : 0), 0)
+    return { level: s.level, block, orders, bound: s.bound }
+  }).filter((s) => s.orders > s.bound)
   if (entering.length > 0) await enter(trx, userId, entering)
 }
 
