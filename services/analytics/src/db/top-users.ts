@@ -148,20 +148,20 @@ export async function readTopUsers (trx: Kysely<Database>, range: DateRange): Pr
   const blocks = blocksOf(range)
   const levels = blocks.map((b) => b.level)
   const numbers = blocks.map((b) => b.block)
-  const lists = await sql<{ level: number, block: number, user_id: string, orders: number }>`
-    SELECT l.level, l.block, l.user_id::text AS user_id, l.orders
-      FROM top_user_lists l JOIN unnest(${levels}::smallint[], ${numbers}::int[]) AS q(level, block) USING (level, block)`.execute(trx)
-  // a block's bound is the greatest of its appended rows
-  const bounds = await sql<{ level: number, block: number, bound: number }>`
-    SELECT b.level, b.block, max(b.bound) AS bound
-      FROM top_user_bounds b JOIN unnest(${levels}::smallint[], ${numbers}::int[]) AS q(level, block) USING (level, block)
-     GROUP BY b.level, b.block`.execute(trx)
+  // the blocks' lists, and their bounds (a block's bound is the greatest of its appended rows), in one round trip
+  const rows = await sql<{ level: number, block: number, user_id: string | null, orders: number }>`
+    WITH q AS (SELECT * FROM unnest(${levels}::smallint[], ${numbers}::int[]) AS q(level, block))
+    SELECT l.level, l.block, l.user_id::text AS user_id, l.orders FROM top_user_lists l JOIN q USING (level, block)
+    UNION ALL
+    SELECT b.level, b.block, NULL, max(b.bound) FROM top_user_bounds b JOIN q USING (level, block) GROUP BY b.level, b.block`.execute(trx)
+  const lists = rows.rows.filter((r): r is typeof r & { user_id: string } => r.user_id !== null)
+  const bounds = rows.rows.filter((r) => r.user_id === null).map((r) => ({ level: r.level, block: r.block, bound: r.orders }))
   const key = (level: number, block: number): string => `${level}:${block}`
-  const boundOf = new Map(bounds.rows.map((b) => [key(b.level, b.block), b.bound]))
+  const boundOf = new Map(bounds.map((b) => [key(b.level, b.block), b.bound]))
   // Θ: the most orders a user listed in none of the blocks can have in the range
-  const unlistedMax = bounds.rows.reduce((sum, b) => sum + b.bound, 0)
+  const unlistedMax = bounds.reduce((sum, b) => sum + b.bound, 0)
   const candidates = new Map<string, { lower: number, coveredBound: number }>()
-  for (const row of lists.rows) {
+  for (const row of lists) {
     const c = candidates.get(row.user_id) ?? { lower: 0, coveredBound: 0 }
     c.lower += row.orders
     c.coveredBound += boundOf.get(key(row.level, row.block)) ?? 0
