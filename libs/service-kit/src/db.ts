@@ -64,6 +64,15 @@ export async function migrateToLatest (db: Kysely<unknown>, migrations: Migratio
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
 }
 
+/**
+ * pg-pool removes its error listener from a client while it is checked out: a
+ * connection lost then (a PostgreSQL restart) was an unhandled 'error' event
+ * that ended the process. The query in flight still fails with the error.
+ */
+export function survivePoolClientErrors (pool: pg.Pool, log: { warn: (obj: object, msg: string) => void }): void {
+  pool.on('connect', (client) => { client.on('error', (err) => { log.warn({ reason: err.message }, 'PostgreSQL connection lost while in use') }) })
+}
+
 export interface DatabaseOptions {
   url: string
   migrations: Migrations
@@ -80,9 +89,7 @@ export async function openDatabase<DB> (app: App, options: DatabaseOptions): Pro
   await retry('connecting to PostgreSQL', async () => { await ensureDatabase(options.url) }, { attempts: options.connectAttempts ?? 30, log })
   const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 })
   pool.on('error', (err) => { app.log.error({ reason: err.message, code: (err as { code?: string }).code }, 'idle PostgreSQL connection failed') })
-  // pg-pool removes its error listener from a client while it is checked out: a connection lost then
-  // (a PostgreSQL restart) was an unhandled 'error' event that ended the process; the query still fails
-  pool.on('connect', (client) => { client.on('error', (err) => { app.log.warn({ reason: err.message }, 'PostgreSQL connection lost while in use') }) })
+  survivePoolClientErrors(pool, app.log)
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) })
   try {
     const applied = await migrateToLatest(db as Kysely<unknown>, options.migrations)

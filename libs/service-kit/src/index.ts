@@ -3,6 +3,6 @@ export { createServer, startServer, DEFAULT_TIMEOUTS, INTERNAL_ROUTES, type App,
 export { default as errorHandling, errorBody, HttpError, type ErrorBody } from './errors.js'
 export { default as health, type ReadinessCheck } from './health.js'
 export { default as tokens, type AccessTokenClaims, type TokenOptions, ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_TTL } from './auth.js'
-export { databasePlugin, openDatabase, ensureDatabase, migrateToLatest, retry, redactUrl, databaseName, type Migrations, type DatabaseOptions } from './db.js'
+export { databasePlugin, openDatabase, survivePoolClientErrors, ensureDatabase, migrateToLatest, retry, redactUrl, databaseName, type Migrations, type DatabaseOptions } from './db.js'
 export { loggerOptions, redactedPaths } from './logger.js'
 export { ErrorResponse, errorResponses } from './schemas.js'

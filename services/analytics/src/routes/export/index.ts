@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import fp from 'fastify-plugin'
 import { Type } from 'typebox'
 import pg from 'pg'
-import { errorResponses, HttpError } from '@topup/service-kit'
+import { errorResponses, HttpError, survivePoolClientErrors } from '@topup/service-kit'
 import { parseRange } from '../../dates.js'
 import { EXPORT_COLUMNS, streamExport, type ExportKind } from '../../db/export.js'
 import { RangeQuery } from '../schemas.js'
@@ -38,6 +38,7 @@ const EXPORTS: Record<ExportKind, { path: string, filename: string, summary: str
 const exportsPlugin: FastifyPluginAsyncTypebox<ExportOptions> = async (app, options) => {
   const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.concurrency, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 })
   pool.on('error', (err) => { app.log.error({ reason: err.message }, 'idle export connection failed') })
+  survivePoolClientErrors(pool, app.log)
   let streaming = 0
   app.decorate('exportStats', () => ({ streaming, pool: { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount } }))
   app.addHook('onClose', async () => { await pool.end() })
