@@ -11,8 +11,6 @@ import { rewriteRequestHeaders, rewriteResponseHeaders } from './proxy/headers.j
 import { refuseDotSegments } from './proxy/paths.js'
 import { createAgent, groupReadiness, UpstreamGroup, type Lookup } from './upstreams.js'
 
-export { upstreamFailure } from './proxy/failures.js'
-
 /** How long `/ready` waits for each upstream's own `/ready` (service-kit gives a check 2 s). */
 const READY_PROBE_TIMEOUT_MS = 1500
 
@@ -36,7 +34,9 @@ export function upstreamGroupsOf (app: FastifyInstance, config: GatewayConfig, o
       resolveTtlMs: config.UPSTREAM_RESOLVE_TTL_MS,
       ejectMs: config.UPSTREAM_EJECT_MS,
       headersTimeout: config.UPSTREAM_TIMEOUT_MS,
-      bodyTimeout: config.UPSTREAM_TIMEOUT_MS
+      bodyTimeout: config.UPSTREAM_TIMEOUT_MS,
+      // logged, never swallowed: the request it belonged to has failed, the process goes on
+      onError: (err) => { app.log.error({ err, service }, 'proxying a response failed') }
     })
   }
   return groups
