@@ -2,7 +2,8 @@ import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib'
 import type { Kysely, Transaction } from 'kysely'
 import { validateEvent, type EventContract, type EventOf, type Problem } from '@topup/contracts'
 import type { BrokerConnection } from './connection.js'
-import { errorMessage, sleep, type Logger } from './log.js'
+import { databaseUnavailable } from '@topup/service-kit'
+import { Backoff, errorMessage, sleep, type Logger } from './log.js'
 import type { InboxDatabase } from './outbox.js'
 import { DEFAULT_DELIVERY_LIMIT, declareTopology, serviceQueueNames } from './topology.js'
 
@@ -47,7 +48,7 @@ export interface ConsumerOptions<DB extends InboxDatabase, M extends Record<stri
   prefetch?: number
   /** Deliveries of one message before it is dead-lettered. Default 5. */
   deliveryLimit?: number
-  /** Pause before a failed message is requeued. Default 100 ms. */
+  /** Pause before a failed message is requeued, doubled per delivery up to 5 s; also the first pause while the database is unavailable. Default 100 ms. */
   retryDelayMs?: number
 }
 
@@ -61,6 +62,8 @@ export interface ConsumerStats {
   failed: number
   /** Invalid messages and messages past the delivery limit, sent to the DLQ by us. */
   deadLettered: number
+  /** Attempts that found the database unavailable (the message held and tried again, not counted as a delivery). */
+  held: number
 }
 
 export interface Consumer {
@@ -69,6 +72,11 @@ export interface Consumer {
   /** Cancels the subscription, waits for the handlers in flight, closes the channel. */
   stop: () => Promise<void>
 }
+
+/** The longest pause between two tries of a failing handler (its delay doubles per delivery). */
+const RETRY_DELAY_MAX_MS = 5000
+/** The longest pause between two tries while the database is unavailable. */
+const UNAVAILABLE_RETRY_MAX_MS = 5000
 
 type ErasedHandler<DB> = { contract: EventContract, handle: (trx: Transaction<DB>, event: never) => Promise<void> }
 
@@ -96,10 +104,13 @@ export async function startConsumer<DB extends InboxDatabase, M extends Record<s
   const deliveryLimit = options.deliveryLimit ?? DEFAULT_DELIVERY_LIMIT
   const retryDelayMs = options.retryDelayMs ?? 100
   const { queue } = serviceQueueNames(prefix, service)
-  const stats: ConsumerStats = { received: 0, handled: 0, duplicates: 0, failed: 0, deadLettered: 0 }
+  const stats: ConsumerStats = { received: 0, handled: 0, duplicates: 0, failed: 0, deadLettered: 0, held: 0 }
   const inFlight = new Set<Promise<void>>()
   let current: { channel: Channel, consumerTag: string } | null = null
   let stopped = false
+  const stopping = new AbortController()
+  /** Channels not closed yet: a message held on a closed one is redelivered by the broker. */
+  const openChannels = new WeakSet<Channel>()
 
   function settle (channel: Channel, message: ConsumeMessage, outcome: 'ack' | 'requeue' | 'dead-letter'): void {
     try {
@@ -147,18 +158,20 @@ export async function startConsumer<DB extends InboxDatabase, M extends Record<s
       return
     }
     const { handler, event } = parsed
+    const apply = (): Promise<boolean> => options.db.transaction().execute(async (trx) => {
+      const inbox = trx as unknown as Transaction<InboxDatabase>
+      const inserted = await inbox.insertInto('inbox')
+        .values({ event_id: event.id, type: event.type, routing_key: routingKey })
+        .onConflict((oc) => oc.column('event_id').doNothing())
+        .returning('event_id')
+        .executeTakeFirst()
+      if (inserted === undefined) return false
+      await handler.handle(trx, event as never)
+      return true
+    })
     try {
-      const applied = await options.db.transaction().execute(async (trx) => {
-        const inbox = trx as unknown as Transaction<InboxDatabase>
-        const inserted = await inbox.insertInto('inbox')
-          .values({ event_id: event.id, type: event.type, routing_key: routingKey })
-          .onConflict((oc) => oc.column('event_id').doNothing())
-          .returning('event_id')
-          .executeTakeFirst()
-        if (inserted === undefined) return false
-        await handler.handle(trx, event as never)
-        return true
-      })
+      const applied = await applyHolding(channel, message, apply)
+      if (applied === undefined) return
       if (applied) stats.handled++
       else {
         stats.duplicates++
@@ -181,8 +194,37 @@ export async function startConsumer<DB extends InboxDatabase, M extends Record<s
         stats.deadLettered++
         settle(channel, message, 'dead-letter')
       } else {
-        if (retryDelayMs > 0) await sleep(retryDelayMs)
+        // a handler that fails for a reason of its own gets a little longer each time
+        if (retryDelayMs > 0) await sleep(Math.min(RETRY_DELAY_MAX_MS, retryDelayMs * 2 ** (deliveries - 1)), stopping.signal)
         settle(channel, message, 'requeue')
+      }
+    }
+  }
+
+  /**
+   * Applies the event, holding the message (unsettled) while the database is
+   * unavailable: a PostgreSQL restart is nobody's fault and must not use up
+   * the delivery limit, or a valid event would end in the dead-letter queue
+   * (returning it to the queue would count, on the broker, as a delivery).
+   * Resolves undefined when the message was let go without settling it: the
+   * consumer is stopping or its channel is gone, and the broker redelivers it.
+   */
+  async function applyHolding (channel: Channel, message: ConsumeMessage, apply: () => Promise<boolean>): Promise<boolean | undefined> {
+    const backoff = new Backoff(retryDelayMs > 0 ? retryDelayMs : 1, UNAVAILABLE_RETRY_MAX_MS)
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await apply()
+      } catch (err) {
+        if (!databaseUnavailable(err)) throw err
+        stats.held++
+        if (stopped || !openChannels.has(channel)) return undefined
+        const delay = backoff.next()
+        // the first attempt and then every tenth: an outage of a minute is a handful of lines per message
+        if (attempt === 1 || attempt % 10 === 0) {
+          log.warn({ event_id: message.properties.messageId, reason: errorMessage(err), attempt, retry_in_ms: delay }, 'database unavailable; holding the event and trying again')
+        }
+        await sleep(delay, stopping.signal)
+        if (stopped || !openChannels.has(channel)) return undefined
       }
     }
   }
@@ -198,9 +240,11 @@ export async function startConsumer<DB extends InboxDatabase, M extends Record<s
   async function subscribeOn (model: ChannelModel): Promise<void> {
     if (stopped) return
     const channel = await model.createChannel()
+    openChannels.add(channel)
     channel.on('error', (err: Error) => { log.warn({ queue, reason: err.message }, 'consumer channel error') })
     channel.on('handler-error', (err: Error, event: string) => { log.error({ err, event }, 'error in a consumer channel listener') })
     channel.on('close', () => {
+      openChannels.delete(channel)
       if (current?.channel !== channel) return
       current = null
       if (stopped) return
@@ -237,6 +281,7 @@ export async function startConsumer<DB extends InboxDatabase, M extends Record<s
     async stop () {
       if (stopped) return
       stopped = true
+      stopping.abort()
       unregister()
       // a subscription being set up right now finishes (and closes itself) first
       await subscribing

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { OrderCreated, type OrderCreatedEvent } from '@topup/contracts'
-import type { Transaction } from 'kysely'
+import { sql, type Transaction } from 'kysely'
 import { DEFAULT_DELIVERY_LIMIT, replayDeadLetters, serviceQueueNames, startConsumer, topologyNames } from '../src/index.js'
 import { effectCounts, getMessage, orderEvent, recordEffect, setupEnv, sleep, waitFor, type TestDatabase } from './helper.js'
 
@@ -21,7 +21,10 @@ t.test('consumer', async (t) => {
     attempts.set(event.id, n)
     await recordEffect(trx, event) // rolled back when we throw below
     if (n <= (failures.get(event.id) ?? 0)) throw new Error(`transient failure #${n}`)
+    // the session ended under the handler, as when PostgreSQL restarts (57P01 admin_shutdown)
+    if (n <= (sessionsLost.get(event.id) ?? 0)) await sql`select pg_terminate_backend(pg_backend_pid())`.execute(trx)
   }
+  const sessionsLost = new Map<string, number>()
 
   const consumer = await startConsumer({
     connection,
@@ -83,6 +86,23 @@ t.test('consumer', async (t) => {
     const logged = env.logs.entries().filter((e) => e.msg === 'event handler failed; the message will be redelivered' && e.event_id === event.id)
     t.equal(logged.length, 2, 'each failure logged')
     t.match(logged[0]?.err, { message: 'transient failure #1' })
+  })
+
+  t.test('the database ending the session is not the event\'s fault: held and retried past the delivery limit, applied once, never dead-lettered', async (t) => {
+    const event = orderEvent()
+    const lost = DEFAULT_DELIVERY_LIMIT + 3
+    sessionsLost.set(event.id, lost)
+    const heldBefore = consumer.stats.held
+    const failedBefore = consumer.stats.failed
+    publishEvent(event)
+    await waitFor('success', async () => (await effectCounts(env.db)).get(event.id) === 1, 20_000)
+    t.equal(attempts.get(event.id), lost + 1, `${lost} sessions lost, then success`)
+    t.equal(consumer.stats.held - heldBefore, lost, 'each lost session counted as held')
+    t.equal(consumer.stats.failed - failedBefore, 0, 'none counted as a handler failure')
+    t.equal((await dlq.checkQueue(deadLetterQueue)).messageCount, 0, 'nothing dead-lettered')
+    const warned = env.logs.entries().filter((e) => e.msg === 'database unavailable; holding the event and trying again' && e.event_id === event.id)
+    t.ok(warned.length >= 1 && warned.length < lost, `logged ${warned.length} times, not once per attempt`)
+    t.match(warned[0]?.reason, /terminat/)
   })
 
   t.test('a handler that always fails ends in the DLQ after the delivery limit; an operator can replay it', async (t) => {

@@ -3,6 +3,7 @@ import amqplib from 'amqplib'
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely'
 import pg from 'pg'
 import { pino } from 'pino'
+import { survivePoolClientErrors } from '@topup/service-kit'
 import { createTestDatabase, LogCapture, rabbitUrl, uniqueName } from '@topup/service-kit/testing'
 import { OrderCreated, type OrderCreatedEvent } from '@topup/contracts'
 import {
@@ -91,6 +92,8 @@ export async function setupEnv (t: Tap): Promise<TestEnv> {
   const prefix = `${uniqueName('t')}.`
   const pool = new pg.Pool({ connectionString: dbUrl, max: 20 })
   pool.on('error', () => {})
+  // as in every service (openDatabase): a session PostgreSQL ends under a query is not a crash
+  survivePoolClientErrors(pool, { warn: () => {} })
   const db = new Kysely<TestDatabase>({ dialect: new PostgresDialect({ pool }) })
   await createOutboxTable(db as Kysely<unknown>)
   await createInboxTable(db as Kysely<unknown>)

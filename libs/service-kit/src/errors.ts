@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { clientGone, noteClientGone } from './client-gone.js'
+import { databaseUnavailable } from './db-errors.js'
 
 export interface ErrorBody {
   statusCode: number
@@ -66,6 +67,11 @@ export default fp(async function errorHandling (app: FastifyInstance) {
     if (typeof pgCode === 'string' && /^22[0-9A-Z]{3}$/.test(pgCode) && error.statusCode === undefined) {
       request.log.warn({ code: pgCode, reason: error.message }, 'value refused by the database')
       return reply.code(400).send(errorBody(400, 'A value in the request cannot be stored or compared (for example a NUL character, or a date or number out of range).'))
+    }
+    // the database restarting or out of reach: the same request can be sent again in a moment
+    if (error.statusCode === undefined && databaseUnavailable(error)) {
+      request.log.warn({ code: error.code, reason: error.message }, 'database unavailable; answered 503')
+      return reply.code(503).header('retry-after', '1').send(errorBody(503, 'The service is temporarily unavailable; retry in a moment.'))
     }
     const status = typeof error.statusCode === 'number' ? error.statusCode : 500
     if (status >= 400 && status < 500) {
