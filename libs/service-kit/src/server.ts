@@ -124,6 +124,7 @@ export function createServer (options: ServerOptions): App {
     // every answer, JSON and errors included, is taken for what its content type says
     reply.header('x-content-type-options', 'nosniff')
   })
+  closeKeptAliveConnectionsOnClose(app)
   app.decorate('adminServer', null)
   if (options.admin !== undefined) adminListener(app, options.admin, timeouts)
   app.register(errorHandling)
@@ -134,6 +135,29 @@ export function createServer (options: ServerOptions): App {
   app.register(docs, { title: options.service, ...options.docs })
   return app
 }
+
+/**
+ * Node's `server.close()` closes the connections idle at that moment, but one
+ * whose response is still in flight stays open after that response as an idle
+ * keep-alive connection, until the keep-alive timeout (72 s): shutdown would
+ * wait that long and be killed. While closing, answers say `Connection: close`,
+ * and connections that fall idle are closed as they do.
+ */
+function closeKeptAliveConnectionsOnClose (app: App): void {
+  let sweeper: NodeJS.Timeout | undefined
+  app.addHook('preClose', async () => {
+    sweeper = setInterval(() => { app.server.closeIdleConnections() }, CLOSING_SWEEP_MS)
+    sweeper.unref()
+  })
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (sweeper !== undefined && !reply.raw.headersSent) reply.header('connection', 'close')
+    return payload
+  })
+  app.addHook('onClose', async () => { clearInterval(sweeper) })
+}
+
+/** How often, while closing, connections that went idle are looked for. */
+const CLOSING_SWEEP_MS = 50
 
 function frameworkError (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   reply.header('x-content-type-options', 'nosniff')

@@ -1,3 +1,5 @@
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import { Type } from 'typebox'
 import { createServer, HttpError } from '../src/index.js'
@@ -119,4 +121,28 @@ t.test('a value PostgreSQL refuses (class 22) is the client\'s 400, not a 500', 
   const res = await app.inject({ method: 'GET', url: '/api/nul' })
   t.equal(res.statusCode, 400)
   t.match(res.json().message, /NUL character/)
+})
+
+t.test('closing does not wait for the keep-alive timeout of a connection whose answer was in flight', async (t) => {
+  const app = createServer({ service: 'test', logStream: new LogCapture() })
+  app.get('/api/slow', async () => { await new Promise((resolve) => setTimeout(resolve, 300)); return { ok: true } })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const { port } = app.server.address() as AddressInfo
+  const agent = new http.Agent({ keepAlive: true })
+  t.teardown(() => { agent.destroy() })
+  const answer = new Promise<{ status: number, connection: string | undefined }>((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: '/api/slow', agent }, (res) => {
+      res.resume()
+      res.on('end', () => { resolve({ status: res.statusCode ?? 0, connection: res.headers.connection }) })
+    }).on('error', reject)
+  })
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  let closed = false
+  const closing = app.close().then(() => { closed = true })
+  const done = await answer
+  t.equal(done.status, 200, 'the request in flight is answered')
+  t.equal(done.connection, 'close', 'and told the connection closes')
+  // the keep-alive timeout is 72 s; closing must end about when the answer does
+  await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 3000))])
+  t.ok(closed, 'closed right after the last answer')
 })
