@@ -5,7 +5,7 @@
  * database work driven straight at PostgreSQL with pg at the same concurrency.
  *
  * The baseline runs the statements orders runs for one order without an
- * Idempotency-Key (services/orders/src/routes/topup, db/catalog.ts,
+ * Idempotency-Key (services/orders/src/routes/topup, db/catalog.ts findGameAndProduct,
  * db/orders.ts, @topup/messaging enqueueEvent), in the text kysely compiles
  * them to, in one committed transaction each, against a copy database with
  * orders' own migrations and the same catalog rows.
@@ -90,13 +90,11 @@ export async function runIntake (options: { gatewayUrl: string, players: Player[
 // ---------------------------------------------------------------------------
 // Baseline
 
-/** Kysely's text for findActiveGame, findMatchingProduct, insertOrder, enqueueEvent (insert + notify). */
-const FIND_GAME = 'select "id", "name", "code" from "games" where lower(name) = $1 and "code" = $2 and "is_active" = $3'
-const FIND_PRODUCT = 'select "id", "name", "price", "in_game_currency" from "products" where "id" = $1 and "game_id" = $2 and "name" = $3 and "price" = $4::numeric'
+/** Kysely's text for findGameAndProduct, insertOrder, enqueueEvent (the outbox row and its notification in one statement). */
+const FIND_GAME_AND_PRODUCT = 'select "g"."id" as "game_id", "g"."name" as "game_name", "g"."code" as "game_code", "p"."id" as "product_id", "p"."name" as "product_name", "p"."price", "p"."in_game_currency" from "games" as "g" left join "products" as "p" on "p"."game_id" = "g"."id" and "p"."id" = $1 and "p"."name" = $2 and "p"."price" = $3::numeric where lower(g.name) = $4 and "g"."code" = $5 and "g"."is_active" = $6'
 const INSERT_ORDER = 'insert into "orders" ("id", "transaction_id", "user_id", "user_email", "game_id", "game_code", "game_name", "product_id", "product_name", "in_game_currency", "amount", "currency", "status", "created_at", "updated_at") values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)'
-const INSERT_OUTBOX = 'insert into "outbox" ("event_id", "type", "version", "routing_key", "correlation_id", "payload", "last_error") values ($1, $2, $3, $4, $5, $6, $7)'
-const NOTIFY = 'SELECT pg_notify($1, \'\')'
-const OUTBOX_CHANNEL = 'topup_outbox'
+export const INSERT_OUTBOX_AND_NOTIFY = 'with "queued" as (insert into "outbox" ("event_id", "type", "version", "routing_key", "correlation_id", "payload", "last_error") values ($1, $2, $3, $4, $5, $6, $7) returning "event_id") select pg_notify($8, \'\') as "notified" from "queued"'
+export const OUTBOX_CHANNEL = 'topup_outbox'
 
 /** Migrates a fresh database with a service's own migrations (what the service does on start). */
 export async function migrateCopy (url: string, migrations: Parameters<typeof migrateToLatest>[1]): Promise<void> {
@@ -135,12 +133,13 @@ async function placeOrderDirectly (pool: pg.Pool, product: CatalogProduct, user:
   const client = await pool.connect()
   try {
     await client.query('begin')
-    const game = await client.query<{ id: number, name: string, code: string }>(FIND_GAME, [product.game_name.toLowerCase(), product.game_code, true])
-    const g = game.rows[0]
-    if (g === undefined) throw new Error(`game ${product.game_code} not found in the copy`)
-    const found = await client.query<{ id: number, name: string, price: string, in_game_currency: number }>(FIND_PRODUCT, [product.product_id, g.id, product.product_name, product.price])
-    const p = found.rows[0]
-    if (p === undefined) throw new Error(`product ${product.product_id} not found in the copy`)
+    const found = await client.query<{ game_id: number, game_name: string, game_code: string, product_id: number | null, product_name: string | null, price: string | null, in_game_currency: number | null }>(
+      FIND_GAME_AND_PRODUCT, [product.product_id, product.product_name, product.price, product.game_name.toLowerCase(), product.game_code, true])
+    const row = found.rows[0]
+    if (row === undefined) throw new Error(`game ${product.game_code} not found in the copy`)
+    if (row.product_id === null || row.product_name === null || row.price === null || row.in_game_currency === null) throw new Error(`product ${product.product_id} not found in the copy`)
+    const g = { id: row.game_id, name: row.game_name, code: row.game_code }
+    const p = { id: row.product_id, name: row.product_name, price: row.price, in_game_currency: row.in_game_currency }
     const at = new Date()
     const order = {
       order_id: randomUUID(), transaction_id: randomUUID(), user_id: user.id, user_email: user.email,
@@ -149,8 +148,7 @@ async function placeOrderDirectly (pool: pg.Pool, product: CatalogProduct, user:
     }
     await client.query(INSERT_ORDER, [order.order_id, order.transaction_id, user.id, user.email, g.id, g.code, g.name, p.id, p.name, p.in_game_currency, p.price, 'INR', 'pending', at, at])
     const event = makeEvent(OrderCreated, { ...order, status: 'pending', created_at: at.toISOString() }, { correlationId: randomUUID(), occurredAt: at })
-    await client.query(INSERT_OUTBOX, [event.id, event.type, event.version, OrderCreated.routingKey, event.correlation_id, JSON.stringify(event), null])
-    await client.query(NOTIFY, [OUTBOX_CHANNEL])
+    await client.query(INSERT_OUTBOX_AND_NOTIFY, [event.id, event.type, event.version, OrderCreated.routingKey, event.correlation_id, JSON.stringify(event), null, OUTBOX_CHANNEL])
     await client.query('commit')
   } catch (err) {
     await client.query('rollback').catch(() => {})

@@ -19,7 +19,7 @@ import { makeEvent, PaymentStatusChanged } from '@topup/contracts'
 import { waitFor } from '@topup/service-kit/testing'
 import { migrations as paymentsMigrations } from '../services/payments/dist/migrations/index.js'
 import { signPayload } from '../services/payments/dist/src/signature.js'
-import { migrateCopy } from './intake.js'
+import { INSERT_OUTBOX_AND_NOTIFY, migrateCopy, OUTBOX_CHANNEL } from './intake.js'
 import type { PlacedOrder } from './intake.js'
 import { closedLoop, nowMs, round, type ClosedLoopResult } from './measure.js'
 import { status } from './progress.js'
@@ -114,8 +114,6 @@ export async function runSettlement (options: { gatewayUrl: string, secret: stri
 
 const LOCK = 'select * from "transactions" where "transaction_id" = $1 for update'
 const MOVE = 'update "transactions" set "status" = $1, "updated_at" = $2 where "transaction_id" = $3 returning *'
-const INSERT_OUTBOX = 'insert into "outbox" ("event_id", "type", "version", "routing_key", "correlation_id", "payload", "last_error") values ($1, $2, $3, $4, $5, $6, $7)'
-const NOTIFY = 'SELECT pg_notify($1, \'\')'
 const AUDIT = 'insert into "webhook_calls" ("request_id", "remote_address", "signature_valid", "transaction_id", "requested_status", "response_status", "outcome", "body") values ($1, $2, $3, $4, $5, $6, $7, $8)'
 
 interface TransactionRow { transaction_id: string, order_id: string, status: string, amount: string, currency: string, updated_at: Date }
@@ -150,8 +148,7 @@ async function settleDirectly (pool: pg.Pool, transactionId: string, target: 'su
       transaction_id: now.transaction_id, order_id: now.order_id, status: target, previous_status: 'pending',
       amount: now.amount, currency: now.currency, provider: 'sandbox', changed_at: now.updated_at.toISOString()
     }, { correlationId: randomUUID(), occurredAt: now.updated_at })
-    await client.query(INSERT_OUTBOX, [event.id, event.type, event.version, PaymentStatusChanged.routingKey, event.correlation_id, JSON.stringify(event), null])
-    await client.query(NOTIFY, ['topup_outbox'])
+    await client.query(INSERT_OUTBOX_AND_NOTIFY, [event.id, event.type, event.version, PaymentStatusChanged.routingKey, event.correlation_id, JSON.stringify(event), null, OUTBOX_CHANNEL])
     await client.query('commit')
     const body = JSON.stringify({ transaction_id: transactionId, status: target })
     await client.query(AUDIT, [randomUUID(), '127.0.0.1', true, transactionId, target, 200, `pending → ${target}`, body])

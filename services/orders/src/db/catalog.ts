@@ -46,23 +46,31 @@ export async function updateProduct (db: Db, id: number, changes: { game_id?: nu
   return await db.updateTable('products').set(changes).where('id', '=', id).returning(['id', 'game_id', 'name', 'price', 'in_game_currency']).executeTakeFirst()
 }
 
-/** The active game named by the client (trimmed by the route): name (any case) and code must both match. */
-export async function findActiveGame (db: Db, name: string, code: string) {
-  return await db.selectFrom('games').select(['id', 'name', 'code'])
-    .where(sql<string>`lower(name)`, '=', name.toLowerCase())
-    .where('code', '=', code)
-    .where('is_active', '=', true)
+/**
+ * The catalog check of a top-up in one round trip: the active game named by
+ * the client (trimmed by the route; name in any case, and code, must both
+ * match), and beside it the product, only if id, name, game and price (as an
+ * exact decimal) all match. No row: no such active game; a row without a
+ * product: the product does not match. (Two queries before; one statement
+ * fewer per order.)
+ */
+export async function findGameAndProduct (db: Db, match: { gameName: string, gameCode: string, productId: number, productName: string, price: string | null }) {
+  const row = await db.selectFrom('games as g')
+    .leftJoin('products as p', (join) => join
+      .onRef('p.game_id', '=', 'g.id')
+      .on('p.id', '=', match.productId)
+      .on('p.name', '=', match.productName)
+      // no price (not a decimal at all) compares as NULL: matches nothing
+      .on('p.price', '=', sql<string>`${match.price}::numeric`))
+    .select(['g.id as game_id', 'g.name as game_name', 'g.code as game_code', 'p.id as product_id', 'p.name as product_name', 'p.price', 'p.in_game_currency'])
+    .where(sql<string>`lower(g.name)`, '=', match.gameName.toLowerCase())
+    .where('g.code', '=', match.gameCode)
+    .where('g.is_active', '=', true)
     .executeTakeFirst()
-}
-
-/** The product, only if id, name, game and price (as an exact decimal) all match. */
-export async function findMatchingProduct (db: Db, match: { id: number, gameId: number, name: string, price: string }) {
-  return await db.selectFrom('products').select(['id', 'name', 'price', 'in_game_currency'])
-    .where('id', '=', match.id)
-    .where('game_id', '=', match.gameId)
-    .where('name', '=', match.name)
-    .where('price', '=', sql<string>`${match.price}::numeric`)
-    .executeTakeFirst()
+  if (row === undefined) return { game: undefined, product: undefined }
+  const game = { id: row.game_id, name: row.game_name, code: row.game_code }
+  if (row.product_id === null || row.product_name === null || row.price === null || row.in_game_currency === null) return { game, product: undefined }
+  return { game, product: { id: row.product_id, name: row.product_name, price: row.price, in_game_currency: row.in_game_currency } }
 }
 
 export async function catalogIsEmpty (db: Db): Promise<boolean> {

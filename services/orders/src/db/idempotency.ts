@@ -20,23 +20,23 @@ export type Claim =
   | { kind: 'mismatch' }
 
 /**
- * Claims an idempotency key inside the caller's transaction. A concurrent
- * request with the same key waits on the row lock until this transaction
- * ends, then sees the stored response (or claims the key if we rolled back).
+ * Claims an idempotency key inside the caller's transaction, with the
+ * response this request will answer if it commits (known before any work:
+ * the order's ids are made here, not by the database). A refused request
+ * rolls the whole transaction back, key included, so only a 201 is ever
+ * stored. A concurrent request with the same key waits on the row lock until
+ * this transaction ends, then sees the stored response (or claims the key if
+ * we rolled back).
  */
-export async function claimKey (trx: Transaction<Database>, userId: string, key: string, hash: string): Promise<Claim> {
-  const inserted = await trx.insertInto('idempotency_keys').values({ user_id: userId, key, request_hash: hash, response_status: null, response_body: null })
+export async function claimKey (trx: Transaction<Database>, claim: { userId: string, key: string, hash: string, status: number, body: unknown }): Promise<Claim> {
+  const inserted = await trx.insertInto('idempotency_keys')
+    .values({ user_id: claim.userId, key: claim.key, request_hash: claim.hash, response_status: claim.status, response_body: JSON.stringify(claim.body) })
     .onConflict((oc) => oc.columns(['user_id', 'key']).doNothing()).returning('key').executeTakeFirst()
   if (inserted !== undefined) return { kind: 'new' }
   const existing = await trx.selectFrom('idempotency_keys').select(['request_hash', 'response_status', 'response_body'])
-    .where('user_id', '=', userId).where('key', '=', key).executeTakeFirstOrThrow()
-  if (existing.request_hash !== hash) return { kind: 'mismatch' }
+    .where('user_id', '=', claim.userId).where('key', '=', claim.key).executeTakeFirstOrThrow()
+  if (existing.request_hash !== claim.hash) return { kind: 'mismatch' }
   return { kind: 'replay', status: existing.response_status ?? 201, body: existing.response_body }
-}
-
-export async function storeResponse (trx: Transaction<Database>, userId: string, key: string, status: number, body: unknown): Promise<void> {
-  await trx.updateTable('idempotency_keys').set({ response_status: status, response_body: JSON.stringify(body) })
-    .where('user_id', '=', userId).where('key', '=', key).execute()
 }
 
 /**

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Static } from 'typebox'
 import { errorResponses, HttpError } from '@topup/service-kit'
-import { findActiveGame, findMatchingProduct } from '../../db/catalog.js'
+import { findGameAndProduct } from '../../db/catalog.js'
 import { canonicalDecimal, keepPriceLiteral, toDecimalString } from '../../db/decimal.js'
 import { BACKDATING_DISABLED, BACKDATING_HEADER, BACKDATING_IN_PRODUCTION, parseBackdating } from '../../backdating.js'
-import { claimKey, requestHash, storeResponse } from '../../db/idempotency.js'
+import { claimKey, requestHash } from '../../db/idempotency.js'
 import { insertOrder } from '../../db/orders.js'
 import { recordOrderCreated } from '../../events.js'
 import { DECIMAL_AMOUNT, decimalAmount, notBlank, trimmed } from '../fields.js'
@@ -70,21 +70,22 @@ const topup: FastifyPluginAsyncTypebox<TopupOptions> = async (app, options) => {
     // checked before anything is written: a refused header creates nothing and claims no key
     const at = createdAt(request.headers[BACKDATING_HEADER], options.backdating)
 
+    const order = { id: randomUUID(), transaction_id: randomUUID() }
+    const response: Static<typeof TopupCreated> = { message: CREATED, order_id: order.id, transaction_id: order.transaction_id, status: 'pending' }
+
     const result = await app.db.transaction().execute(async (trx) => {
       if (key !== undefined) {
-        const claim = await claimKey(trx, user.sub, key, requestHash({ ...body, product_price: price === null ? body.product_price : canonicalDecimal(price) }))
+        const hash = requestHash({ ...body, product_price: price === null ? body.product_price : canonicalDecimal(price) })
+        const claim = await claimKey(trx, { userId: user.sub, key, hash, status: 201, body: response })
         if (claim.kind === 'mismatch') throw new HttpError(422, 'This Idempotency-Key was already used with a different request body.')
-        // only a 201 is ever stored: a refused request rolls its key back
         if (claim.kind === 'replay') return { body: claim.body as Static<typeof TopupCreated>, replayed: true }
       }
-      const game = await findActiveGame(trx, body.gamename, body.game_id)
+      const { game, product } = await findGameAndProduct(trx, { gameName: body.gamename, gameCode: body.game_id, productId: body.product_id, productName: body.product_name, price })
       if (game === undefined) throw new HttpError(400, GAME_NOT_FOUND)
-      const product = price === null ? undefined : await findMatchingProduct(trx, { id: body.product_id, gameId: game.id, name: body.product_name, price })
       if (product === undefined) throw new HttpError(400, PRODUCT_MISMATCH)
 
-      const order = {
-        id: randomUUID(),
-        transaction_id: randomUUID(),
+      const row = {
+        ...order,
         user_id: user.sub,
         user_email: user.email,
         game_id: game.id,
@@ -99,10 +100,8 @@ const topup: FastifyPluginAsyncTypebox<TopupOptions> = async (app, options) => {
         created_at: at,
         updated_at: at
       }
-      await insertOrder(trx, order)
-      await recordOrderCreated(trx, order, request.id)
-      const response: Static<typeof TopupCreated> = { message: CREATED, order_id: order.id, transaction_id: order.transaction_id, status: 'pending' }
-      if (key !== undefined) await storeResponse(trx, user.sub, key, 201, response)
+      await insertOrder(trx, row)
+      await recordOrderCreated(trx, row, request.id)
       return { body: response, replayed: false }
     })
     if (result.replayed) reply.header('idempotent-replayed', 'true')
