@@ -28,6 +28,8 @@
  * --readme  puts the table into README.md's "Benchmarks" section.
  * --only    a comma-separated subset of intake, settlement, dashboard, export
  *           (settlement includes the intake it settles).
+ * BENCH_CPU_PROF=orders,gateway (environment) runs those processes with
+ *           --cpu-prof; the profiles land in the log directory's profiles/.
  */
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdtempSync } from 'node:fs'

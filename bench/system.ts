@@ -168,7 +168,10 @@ export async function createPlatform (options: { runId: string, adminDatabaseUrl
     const logFile = join(logDir, `${key}.log`)
     const out = openSync(logFile, 'a')
     writeSync(out, `\n----- bench: starting ${key} at LOG_LEVEL=${level}, ${new Date().toISOString()} -----\n`)
-    const child = spawn(process.execPath, [join(ROOT, 'services', name, 'dist', 'src', 'server.js')], {
+    // BENCH_CPU_PROF=orders,gateway: those processes write a V8 CPU profile into the log directory when they stop
+    const profiled = (process.env.BENCH_CPU_PROF ?? '').split(',').includes(key)
+    const flags = profiled ? ['--cpu-prof', `--cpu-prof-dir=${join(logDir, 'profiles')}`, `--cpu-prof-name=${key}-${Date.now()}.cpuprofile`] : []
+    const child = spawn(process.execPath, [...flags, join(ROOT, 'services', name, 'dist', 'src', 'server.js')], {
       cwd: join(ROOT, 'services', name),
       env,
       stdio: ['ignore', out, out]
