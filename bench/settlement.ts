@@ -10,7 +10,7 @@
  * (services/payments/src/routes/webhook, db/transactions.ts settleTransaction,
  * events.ts, db/audit.ts), in the text kysely compiles it to: the row locked,
  * moved, its PaymentStatusChanged into the outbox (and the relay's NOTIFY),
- * committed; then the call recorded in webhook_calls, outside the transaction.
+ * the call recorded in webhook_calls, committed.
  */
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
@@ -149,9 +149,9 @@ async function settleDirectly (pool: pg.Pool, transactionId: string, target: 'su
       amount: now.amount, currency: now.currency, provider: 'sandbox', changed_at: now.updated_at.toISOString()
     }, { correlationId: randomUUID(), occurredAt: now.updated_at })
     await client.query(INSERT_OUTBOX_AND_NOTIFY, [event.id, event.type, event.version, PaymentStatusChanged.routingKey, event.correlation_id, JSON.stringify(event), null, OUTBOX_CHANNEL])
-    await client.query('commit')
     const body = JSON.stringify({ transaction_id: transactionId, status: target })
     await client.query(AUDIT, [randomUUID(), '127.0.0.1', true, transactionId, target, 200, `pending → ${target}`, body])
+    await client.query('commit')
   } catch (err) {
     await client.query('rollback').catch(() => {})
     throw err

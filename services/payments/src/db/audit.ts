@@ -1,12 +1,17 @@
-import type { Insertable, Kysely } from 'kysely'
+import type { Insertable, Kysely, Transaction } from 'kysely'
 import type { Database, WebhookCallsTable } from './schema.js'
 
 const MAX_BODY = 4096
 /** An unsigned call is anyone's: keep enough to investigate, not enough to fill the table. */
 const MAX_UNSIGNED_BODY = 256
 
-/** Every webhook call is kept, whatever its outcome, outside the business transaction. */
-export async function recordWebhookCall (db: Kysely<Database>, call: Insertable<WebhookCallsTable>): Promise<void> {
+/**
+ * Every webhook call is kept, whatever its outcome: the call that moved a
+ * transaction in the same database transaction as the move (a process killed
+ * after the commit must not leave a settlement without its call), every
+ * other one on its own once the answer is known.
+ */
+export async function recordWebhookCall (db: Kysely<Database> | Transaction<Database>, call: Insertable<WebhookCallsTable>): Promise<void> {
   // text columns refuse NUL: keep it visible instead of losing the record
   const body = call.body.replaceAll('\u0000', '\\u0000').slice(0, call.signature_valid ? MAX_BODY : MAX_UNSIGNED_BODY)
   await db.insertInto('webhook_calls').values({ ...call, body }).execute()

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { errorResponses, HttpError } from '@topup/service-kit'
 import { recordWebhookCall } from '../../db/audit.js'
@@ -10,7 +11,7 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The exact bytes the signature covers. */
     rawBody?: Buffer
-    webhookAudit?: { signatureValid: boolean, outcome: string, transactionId?: string, status?: string }
+    webhookAudit?: { signatureValid: boolean, outcome: string, transactionId?: string, status?: string, /** written with the settlement itself */ recorded?: boolean }
   }
 }
 
@@ -45,19 +46,22 @@ const webhook: FastifyPluginAsyncTypebox<WebhookOptions> = async (app, options) 
     }
   })
 
+  const callRecord = (request: FastifyRequest, audit: NonNullable<FastifyRequest['webhookAudit']>, responseStatus: number) => ({
+    request_id: request.id,
+    remote_address: request.ip,
+    signature_valid: audit.signatureValid,
+    transaction_id: audit.transactionId ?? null,
+    requested_status: audit.status ?? null,
+    response_status: responseStatus,
+    outcome: audit.outcome,
+    body: request.rawBody?.toString('utf8') ?? ''
+  })
+
   app.addHook('onSend', async (request, reply, payload) => {
     const audit = request.webhookAudit ?? { signatureValid: false, outcome: 'rejected before the signature check' }
+    if (audit.recorded === true) return payload
     try {
-      await recordWebhookCall(app.db, {
-        request_id: request.id,
-        remote_address: request.ip,
-        signature_valid: audit.signatureValid,
-        transaction_id: audit.transactionId ?? null,
-        requested_status: audit.status ?? null,
-        response_status: reply.statusCode,
-        outcome: audit.outcome,
-        body: request.rawBody?.toString('utf8') ?? ''
-      })
+      await recordWebhookCall(app.db, callRecord(request, audit, reply.statusCode))
     } catch (err) {
       request.log.error({ err }, 'could not record the webhook call')
     }
@@ -102,6 +106,7 @@ const webhook: FastifyPluginAsyncTypebox<WebhookOptions> = async (app, options) 
       const result = await settleTransaction(trx, transactionId, status, new Date())
       if (result.kind === 'settled') {
         await recordPaymentStatusChanged(trx, result.row, result.previous, options.provider, request.id)
+        await recordWebhookCall(trx, callRecord(request, { ...audit, outcome: `pending → ${status}` }, 200))
       }
       return result
     })
@@ -116,7 +121,7 @@ const webhook: FastifyPluginAsyncTypebox<WebhookOptions> = async (app, options) 
         request.webhookAudit = { ...audit, outcome: 'repeat of the current status' }
         return { transaction_id: transactionId, status, changed: false }
       case 'settled':
-        request.webhookAudit = { ...audit, outcome: `pending → ${status}` }
+        request.webhookAudit = { ...audit, outcome: `pending → ${status}`, recorded: true }
         request.log.info({ transactionId, status }, 'payment settled')
         return { transaction_id: transactionId, status, changed: true }
     }
