@@ -33,12 +33,13 @@
  */
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { cpus, tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { parseArgs } from 'node:util'
 import pg from 'pg'
 import { postgresAdminUrl, rabbitUrl, uniqueName } from '@topup/service-kit/testing'
 import { readCatalog, type CatalogProduct } from './catalog.js'
+import { cpuUse, describeCpu, sampleCpu } from './cpu.js'
 import { difference, lastDays, sampleInTurn, scanFigures, summaryCall, topUsersAnsweredBy, type Sampled } from './dashboard.js'
 import { measureExport, psqlBaseline, type ExportResult } from './export.js'
 import { intakeBaseline, prepareOrdersCopy, runIntake, type IntakeResult } from './intake.js'
@@ -312,15 +313,22 @@ async function measureAll (platform: Platform): Promise<void> {
 }
 
 async function intakePhases (platform: Platform, catalog: CatalogProduct[]): Promise<IntakeResult | undefined> {
+  const platformPids = (): Record<string, number | undefined> => Object.fromEntries([...SERVICES, 'gateway'].map((name) => [name, platform.pid(name)]))
   const players = await phase(`registering and logging in ${PLAYERS} players`, async () =>
     await createPlayers(platform.gatewayUrl, platform.runId, PLAYERS, (done) => { status(`players: ${done}/${PLAYERS}`) }))
   if (players === undefined) return undefined
   const intake = async (level: string): Promise<IntakeResult | undefined> => {
     await phase(`warm-up at LOG_LEVEL=${level} (${WARMUP_SECONDS} s, not measured)`, async () =>
       await runIntake({ gatewayUrl: platform.gatewayUrl, players, catalog, seconds: WARMUP_SECONDS, connections: CONNECTIONS, label: 'warm-up' }))
+    const before = sampleCpu(platformPids())
     const run = await phase(`order intake at LOG_LEVEL=${level} (${INTAKE_SECONDS} s, ${CONNECTIONS} connections)`, async () =>
       await runIntake({ gatewayUrl: platform.gatewayUrl, players, catalog, seconds: INTAKE_SECONDS, connections: CONNECTIONS, label: `intake ${level}` }))
-    if (run !== undefined) say(`  ${run.perSecond} orders/s, p50 ${run.p50} ms, p99 ${run.p99} ms, ${run.errors} errors (${JSON.stringify(run.statusCodes)})`)
+    if (run !== undefined) {
+      say(`  ${run.perSecond} orders/s, p50 ${run.p50} ms, p99 ${run.p99} ms, ${run.errors} errors (${JSON.stringify(run.statusCodes)})`)
+      const cpu = describeCpu(cpuUse(before, sampleCpu(platformPids()), run.orders), 'order', cpus().length)
+      say(`  ${cpu}`)
+      notes.push(`CPU during the order intake at LOG_LEVEL=${level} (/proc accounting of every process): ${cpu} ms.`)
+    }
     return run
   }
   const lagOf = async (run: IntakeResult, level: string): Promise<LagResult | undefined> => await phase(`event lag of the ${level} run's ${run.orders} orders`, async () => {
@@ -337,8 +345,12 @@ async function intakePhases (platform: Platform, catalog: CatalogProduct[]): Pro
   const base = await phase(`intake baseline: the same SQL with pg (${INTAKE_SECONDS} s, ${CONNECTIONS} connections)`, async () => {
     const copy = await platform.extraDatabase('orders_pg')
     await prepareOrdersCopy(copy, platform.databaseUrls.orders)
+    const before = sampleCpu(platformPids())
     const result = await intakeBaseline({ copyUrl: copy, catalog, users: PLAYERS, seconds: INTAKE_SECONDS, connections: CONNECTIONS, label: 'intake baseline' })
     say(`  ${result.perSecond} orders/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, ${result.errors} errors${result.firstError === null ? '' : ` (${result.firstError})`}`)
+    const cpu = describeCpu(cpuUse(before, sampleCpu(platformPids()), result.done), 'order', cpus().length)
+    say(`  ${cpu}`)
+    notes.push(`CPU during the intake baseline: ${cpu} ms.`)
     return result
   })
   const infoRun = await intake('info')
