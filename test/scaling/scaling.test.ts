@@ -13,7 +13,7 @@
  * analytics, in the same final state, and nothing else exists.
  *
  * Who did what, counted honestly:
- *  - requests per instance: the "incoming request" lines of each process's own
+ *  - requests per instance: the "request completed" lines of each process's own
  *    access log (probes of /ready, /health and /openapi.json left out);
  *  - events per instance: each instance connects with its own
  *    `application_name` in DATABASE_URL, and a trigger this test adds to the
@@ -402,7 +402,7 @@ t.test('scaled services share the work through the gateway; killing instances lo
   // --- who did the work ------------------------------------------------------------------
   const probe = /^\/(ready|health|openapi\.json)(\?|$)/
   const requestsOf = (p: Proc): number => p.lines.filter((line) => {
-    if (!line.includes('"incoming request"')) return false
+    if (!line.includes('"request completed"')) return false
     try {
       const url = (JSON.parse(line) as { req?: { url?: string } }).req?.url ?? ''
       return !probe.test(url)
