@@ -1,19 +1,10 @@
-import { randomUUID } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { Static } from 'typebox'
 import { errorResponses, HttpError } from '@topup/service-kit'
-import { findGameAndProduct } from '../../db/catalog.js'
-import { canonicalDecimal, keepPriceLiteral, toDecimalString } from '../../db/decimal.js'
+import { keepPriceLiteral, toDecimalString } from '../../db/decimal.js'
+import { placeOrder } from '../../orders/place-order.js'
 import { BACKDATING_DISABLED, BACKDATING_HEADER, BACKDATING_IN_PRODUCTION, parseBackdating } from '../../backdating.js'
-import { claimKey, requestHash } from '../../db/idempotency.js'
-import { insertOrder } from '../../db/orders.js'
-import { recordOrderCreated } from '../../events.js'
 import { DECIMAL_AMOUNT, decimalAmount, notBlank, trimmed } from '../fields.js'
 import { PRICE_PROBLEM, TopupBody, TopupCreated, TopupHeaders } from './schemas.js'
-
-export const GAME_NOT_FOUND = 'Game not found or inactive.'
-export const PRODUCT_MISMATCH = "Product not found or doesn't match the game."
-export const CREATED = 'Top-up order created successfully.' as const
 
 export interface TopupOptions {
   currency: string
@@ -63,49 +54,20 @@ const topup: FastifyPluginAsyncTypebox<TopupOptions> = async (app, options) => {
       response: { 201: TopupCreated, ...errorResponses(400, 401, 422, 429) }
     }
   }, async (request, reply) => {
-    const user = request.user
-    const body = request.body
-    const key = request.headers['idempotency-key']
-    const price = toDecimalString(body.product_price)
     // checked before anything is written: a refused header creates nothing and claims no key
     const at = createdAt(request.headers[BACKDATING_HEADER], options.backdating)
-
-    const order = { id: randomUUID(), transaction_id: randomUUID() }
-    const response: Static<typeof TopupCreated> = { message: CREATED, order_id: order.id, transaction_id: order.transaction_id, status: 'pending' }
-
-    const result = await app.db.transaction().execute(async (trx) => {
-      if (key !== undefined) {
-        const hash = requestHash({ ...body, product_price: price === null ? body.product_price : canonicalDecimal(price) })
-        const claim = await claimKey(trx, { userId: user.sub, key, hash, status: 201, body: response })
-        if (claim.kind === 'mismatch') throw new HttpError(422, 'This Idempotency-Key was already used with a different request body.')
-        if (claim.kind === 'replay') return { body: claim.body as Static<typeof TopupCreated>, replayed: true }
-      }
-      const { game, product } = await findGameAndProduct(trx, { gameName: body.gamename, gameCode: body.game_id, productId: body.product_id, productName: body.product_name, price })
-      if (game === undefined) throw new HttpError(400, GAME_NOT_FOUND)
-      if (product === undefined) throw new HttpError(400, PRODUCT_MISMATCH)
-
-      const row = {
-        ...order,
-        user_id: user.sub,
-        user_email: user.email,
-        game_id: game.id,
-        game_code: game.code,
-        game_name: game.name,
-        product_id: product.id,
-        product_name: product.name,
-        in_game_currency: product.in_game_currency,
-        amount: product.price,
-        currency: options.currency,
-        status: 'pending' as const,
-        created_at: at,
-        updated_at: at
-      }
-      await insertOrder(trx, row)
-      await recordOrderCreated(trx, row, request.id)
-      return { body: response, replayed: false }
+    const key = request.headers['idempotency-key']
+    const placed = await placeOrder(app.db, {
+      player: { id: request.user.sub, email: request.user.email },
+      request: request.body,
+      price: toDecimalString(request.body.product_price),
+      ...(key === undefined ? {} : { idempotencyKey: key }),
+      at,
+      currency: options.currency,
+      correlationId: request.id
     })
-    if (result.replayed) reply.header('idempotent-replayed', 'true')
-    return await reply.code(201).send(result.body)
+    if (placed.replayed) reply.header('idempotent-replayed', 'true')
+    return await reply.code(201).send(placed.body)
   })
 }
 
