@@ -1,0 +1,45 @@
+/**
+ * Writes the schema fixture of every migration that has none yet:
+ *
+ *     TS_NODE_TRANSPILE_ONLY=1 node --import @tapjs/typescript/import test/migrations/capture.ts
+ *
+ * Run it once, when a migration is added, and commit the new fixture with the
+ * migration. It never overwrites a fixture: those record what each migration
+ * built on the day it shipped, and frozen.test.ts holds today's files to them.
+ * A fixture is never regenerated from a changed migration (delete one only
+ * together with the migration it belongs to, before that ever shipped).
+ */
+import { existsSync } from 'node:fs'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Kysely, PostgresDialect } from 'kysely'
+import pg from 'pg'
+import { createTestDatabase } from '@topup/service-kit/testing'
+import { describeSchema, loadMigrations, migrateStepwise, SERVICES } from './schema.js'
+
+const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures')
+
+const cleanups: Array<() => unknown> = []
+try {
+  for (const service of SERVICES) {
+    const url = await createTestDatabase({ teardown: (fn) => { cleanups.push(fn) } }, `capture_${service}`)
+    const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1 }) }) })
+    try {
+      await migrateStepwise(db, await loadMigrations(service), async (name) => {
+        const file = join(FIXTURES, service, `${name}.schema.txt`)
+        if (existsSync(file)) {
+          console.log(`kept    ${file} (fixtures are never regenerated)`)
+          return
+        }
+        await mkdir(dirname(file), { recursive: true })
+        await writeFile(file, await describeSchema(db))
+        console.log(`written ${file}`)
+      })
+    } finally {
+      await db.destroy()
+    }
+  }
+} finally {
+  for (const cleanup of cleanups.reverse()) await cleanup()
+}
