@@ -16,3 +16,29 @@ export async function recordWebhookCall (db: Kysely<Database> | Transaction<Data
   const body = call.body.replaceAll('\u0000', '\\u0000').slice(0, call.signature_valid ? MAX_BODY : MAX_UNSIGNED_BODY)
   await db.insertInto('webhook_calls').values({ ...call, body }).execute()
 }
+
+/** What the webhook route knows of a call when it is answered. */
+export interface WebhookAudit {
+  signatureValid: boolean
+  outcome: string
+  transactionId?: string
+  status?: string
+}
+
+/** The call as it was received (the raw bytes the signature covers). */
+export interface ReceivedCall { requestId: string, remoteAddress: string, body: string }
+
+/** The audit row of one call: built here only, whether written with the settlement or after the answer. */
+export function webhookCallRow (call: ReceivedCall, audit: WebhookAudit, responseStatus: number): Insertable<WebhookCallsTable> {
+  return {
+    request_id: call.requestId,
+    remote_address: call.remoteAddress,
+    signature_valid: audit.signatureValid,
+    transaction_id: audit.transactionId ?? null,
+    requested_status: audit.status ?? null,
+    response_status: responseStatus,
+    outcome: audit.outcome,
+    body: call.body
+  }
+}
+

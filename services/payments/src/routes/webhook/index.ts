@@ -2,16 +2,16 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { errorResponses, HttpError } from '@topup/service-kit'
-import { recordWebhookCall } from '../../db/audit.js'
-import { settleTransaction } from '../../db/transactions.js'
-import { recordPaymentStatusChanged } from '../../events.js'
+import { recordWebhookCall, webhookCallRow, type ReceivedCall, type WebhookAudit } from '../../db/audit.js'
+import { outcomeOf, settlePayment } from '../../payments/settle-payment.js'
 import { verifySignature } from '../../signature.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The exact bytes the signature covers. */
     rawBody?: Buffer
-    webhookAudit?: { signatureValid: boolean, outcome: string, transactionId?: string, status?: string, /** written with the settlement itself */ recorded?: boolean }
+    /** What the audit says of this call; `recorded` when it was written with the settlement itself. */
+    webhookAudit?: WebhookAudit & { recorded?: boolean }
   }
 }
 
@@ -46,22 +46,13 @@ const webhook: FastifyPluginAsyncTypebox<WebhookOptions> = async (app, options) 
     }
   })
 
-  const callRecord = (request: FastifyRequest, audit: NonNullable<FastifyRequest['webhookAudit']>, responseStatus: number) => ({
-    request_id: request.id,
-    remote_address: request.ip,
-    signature_valid: audit.signatureValid,
-    transaction_id: audit.transactionId ?? null,
-    requested_status: audit.status ?? null,
-    response_status: responseStatus,
-    outcome: audit.outcome,
-    body: request.rawBody?.toString('utf8') ?? ''
-  })
+  const received = (request: FastifyRequest): ReceivedCall => ({ requestId: request.id, remoteAddress: request.ip, body: request.rawBody?.toString('utf8') ?? '' })
 
   app.addHook('onSend', async (request, reply, payload) => {
     const audit = request.webhookAudit ?? { signatureValid: false, outcome: 'rejected before the signature check' }
     if (audit.recorded === true) return payload
     try {
-      await recordWebhookCall(app.db, callRecord(request, audit, reply.statusCode))
+      await recordWebhookCall(app.db, webhookCallRow(received(request), audit, reply.statusCode))
     } catch (err) {
       request.log.error({ err }, 'could not record the webhook call')
     }
@@ -102,26 +93,13 @@ const webhook: FastifyPluginAsyncTypebox<WebhookOptions> = async (app, options) 
     const audit = { signatureValid: true, transactionId, status }
     // what the audit says if the settlement itself fails (a 500)
     request.webhookAudit = { ...audit, outcome: 'settlement failed' }
-    const settlement = await app.db.transaction().execute(async (trx) => {
-      const result = await settleTransaction(trx, transactionId, status, new Date())
-      if (result.kind === 'settled') {
-        await recordPaymentStatusChanged(trx, result.row, result.previous, options.provider, request.id)
-        await recordWebhookCall(trx, callRecord(request, { ...audit, outcome: `pending → ${status}` }, 200))
-      }
-      return result
-    })
+    const settlement = await settlePayment(app.db, { transactionId, status, provider: options.provider, at: new Date(), call: received(request) })
+    request.webhookAudit = { ...audit, outcome: outcomeOf(settlement, status), recorded: settlement.kind === 'settled' }
     switch (settlement.kind) {
-      case 'missing':
-        request.webhookAudit = { ...audit, outcome: 'unknown transaction' }
-        throw new HttpError(404, 'Unknown transaction.')
-      case 'conflict':
-        request.webhookAudit = { ...audit, outcome: `already ${settlement.row.status}` }
-        throw new HttpError(409, `Transaction is already ${settlement.row.status}.`)
-      case 'unchanged':
-        request.webhookAudit = { ...audit, outcome: 'repeat of the current status' }
-        return { transaction_id: transactionId, status, changed: false }
+      case 'missing': throw new HttpError(404, 'Unknown transaction.')
+      case 'conflict': throw new HttpError(409, `Transaction is already ${settlement.row.status}.`)
+      case 'unchanged': return { transaction_id: transactionId, status, changed: false }
       case 'settled':
-        request.webhookAudit = { ...audit, outcome: `pending → ${status}`, recorded: true }
         request.log.info({ transactionId, status }, 'payment settled')
         return { transaction_id: transactionId, status, changed: true }
     }

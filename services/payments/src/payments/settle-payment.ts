@@ -1,0 +1,46 @@
+import type { Kysely } from 'kysely'
+import { recordWebhookCall, webhookCallRow, type ReceivedCall } from '../db/audit.js'
+import type { Database } from '../db/schema.js'
+import { settleTransaction, type Settlement } from '../db/transactions.js'
+import { recordPaymentStatusChanged } from '../events.js'
+
+export interface SettlePayment {
+  transactionId: string
+  status: 'success' | 'failed'
+  /** Who confirmed it (PAYMENT_PROVIDER), carried by PaymentStatusChanged. */
+  provider: string
+  at: Date
+  /** The signed call that asks for it: recorded with the move when there is one. */
+  call: ReceivedCall
+}
+
+/** The audit's outcome of a settlement: what happened to the transaction. */
+export function outcomeOf (settlement: Settlement, status: SettlePayment['status']): string {
+  switch (settlement.kind) {
+    case 'missing': return 'unknown transaction'
+    case 'conflict': return `already ${settlement.row.status}`
+    case 'unchanged': return 'repeat of the current status'
+    case 'settled': return `pending → ${status}`
+  }
+}
+
+/**
+ * Settles a payment the provider confirmed, in one transaction: the row moves
+ * forward only (pending → success | failed, under its lock, so concurrent
+ * calls make one move), its PaymentStatusChanged goes into the outbox, and
+ * the call that moved it is recorded in webhook_calls with the move (a
+ * process killed after the commit cannot leave a settlement without its
+ * call). Anything else (unknown, repeated, the other final status) changes
+ * nothing; the caller records that call once it has answered.
+ */
+export async function settlePayment (db: Kysely<Database>, payment: SettlePayment): Promise<Settlement> {
+  return await db.transaction().execute(async (trx) => {
+    const settlement = await settleTransaction(trx, payment.transactionId, payment.status, payment.at)
+    if (settlement.kind === 'settled') {
+      await recordPaymentStatusChanged(trx, settlement.row, settlement.previous, payment.provider, payment.call.requestId)
+      const audit = { signatureValid: true, transactionId: payment.transactionId, status: payment.status, outcome: outcomeOf(settlement, payment.status) }
+      await recordWebhookCall(trx, webhookCallRow(payment.call, audit, 200))
+    }
+    return settlement
+  })
+}
