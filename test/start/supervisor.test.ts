@@ -1,5 +1,6 @@
 /**
- * `npm start` is a supervisor, not a domino: `node scripts/start.mjs` runs the
+ * `npm start` is a supervisor, not a domino: the launcher (scripts/start/main.ts,
+ * run the way `npm start` runs it: LAUNCHER) runs the
  * built services and the gateway as real processes (build first: `npm test`
  * does), on ports and databases of this test's own, under a broker prefix of
  * its own. A service and then the gateway are killed with SIGKILL; the launcher
@@ -18,6 +19,8 @@ import { deleteTopologyAt } from '@topup/messaging'
 import { createTestDatabase, freeLowPort, rabbitUrl, uniqueName, waitFor } from '@topup/service-kit/testing'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+/** How package.json's `start` script runs the launcher (after its build). */
+const LAUNCHER = ['--import', '@tapjs/typescript/import', join(ROOT, 'scripts', 'start', 'main.ts')]
 const SERVICES = ['auth', 'orders', 'payments', 'analytics'] as const
 type Service = typeof SERVICES[number]
 type Name = Service | 'gateway'
@@ -105,6 +108,7 @@ t.test('npm start restarts a killed service and a killed gateway, and SIGTERM st
   function launch (ports: Record<Name | 'admin', number>): Launcher {
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '',
+      TS_NODE_TRANSPILE_ONLY: '1',
       NO_COLOR: '1',
       LOG_LEVEL: 'warn',
       AMQP_URL: amqpUrl,
@@ -116,7 +120,7 @@ t.test('npm start restarts a killed service and a killed gateway, and SIGTERM st
       env[`${service.toUpperCase()}_PORT`] = String(ports[service])
       env[`${service.toUpperCase()}_DATABASE_URL`] = databases[service]
     }
-    const child = spawn(process.execPath, [join(ROOT, 'scripts', 'start.mjs')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, LAUNCHER, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
     const l: Launcher = { child, lines: [], done: false, ports, exited: Promise.resolve({ code: null, signal: null }) }
     const collect = (): ((chunk: Buffer) => void) => {
       let partial = ''
