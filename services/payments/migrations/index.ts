@@ -1,9 +1,13 @@
-import type { Migrations } from '@topup/service-kit'
+import type { Migration } from 'kysely'
 import * as createTransactions from './2026-11-25T0900_create_transactions.js'
 import * as createOutboxInbox from './2026-11-25T0910_create_outbox_inbox.js'
 
-/** Applied in name order; a migration, once shipped, is never edited. */
-export const migrations: Migrations = {
+/**
+ * Applied in name order; a migration, once shipped, is never edited. The
+ * files import nothing but kysely (not even service-kit's `Migrations`
+ * type): test/migrations/frozen.test.ts checks it.
+ */
+export const migrations: Record<string, Migration> = {
   '2026-11-25T0900_create_transactions': createTransactions,
   '2026-11-25T0910_create_outbox_inbox': createOutboxInbox
 }
