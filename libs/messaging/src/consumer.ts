@@ -69,6 +69,8 @@ export interface ConsumerStats {
 export interface Consumer {
   readonly stats: Readonly<ConsumerStats>
   readonly queue: string
+  /** Subscribed to its queue right now (declared and bound, deliveries flowing). */
+  isConsuming: () => boolean
   /** Cancels the subscription, waits for the handlers in flight, closes the channel. */
   stop: () => Promise<void>
 }
@@ -82,6 +84,40 @@ type ErasedHandler<DB> = { contract: EventContract, handle: (trx: Transaction<DB
 
 class Rejection extends Error {
   constructor (readonly reason: string, readonly problems: Problem[] = []) { super(reason) }
+}
+
+/**
+ * Applies one valid event exactly once, as the consumer does: its id goes into
+ * the inbox in the same transaction as the handler's effect. Resolves false
+ * when the id was there already (a redelivery: nothing done).
+ */
+export async function applyEvent<DB extends InboxDatabase> (db: Kysely<DB>, handler: AnyEventHandler | ErasedHandler<DB>, event: EventOf<EventContract>, routingKey: string): Promise<boolean> {
+  const erased = handler as ErasedHandler<DB>
+  return await db.transaction().execute(async (trx) => {
+    const inbox = trx as unknown as Transaction<InboxDatabase>
+    const inserted = await inbox.insertInto('inbox')
+      .values({ event_id: event.id, type: event.type, routing_key: routingKey })
+      .onConflict((oc) => oc.column('event_id').doNothing())
+      .returning('event_id')
+      .executeTakeFirst()
+    if (inserted === undefined) return false
+    await erased.handle(trx, event as never)
+    return true
+  })
+}
+
+/**
+ * An event body as a message would carry it, checked against the handler's
+ * contract and applied with `applyEvent`: what tests use to feed a service
+ * without the broker, through the consumer's own code. Throws on an invalid
+ * body (the consumer would dead-letter it).
+ */
+export async function deliverEvent<DB extends InboxDatabase> (db: Kysely<DB>, handlers: Record<string, AnyEventHandler>, routingKey: string, body: unknown): Promise<boolean> {
+  const handler = handlers[routingKey]
+  if (handler === undefined) throw new Error(`no handler for routing key "${routingKey}"`)
+  const result = validateEvent(handler.contract, body)
+  if (!result.ok) throw new Error(`not a valid ${handler.contract.type} v${handler.contract.version}: ${JSON.stringify(result.problems)}`)
+  return await applyEvent(db, handler, result.event, routingKey)
 }
 
 /**
@@ -158,17 +194,7 @@ export async function startConsumer<DB extends InboxDatabase, M extends Record<s
       return
     }
     const { handler, event } = parsed
-    const apply = (): Promise<boolean> => options.db.transaction().execute(async (trx) => {
-      const inbox = trx as unknown as Transaction<InboxDatabase>
-      const inserted = await inbox.insertInto('inbox')
-        .values({ event_id: event.id, type: event.type, routing_key: routingKey })
-        .onConflict((oc) => oc.column('event_id').doNothing())
-        .returning('event_id')
-        .executeTakeFirst()
-      if (inserted === undefined) return false
-      await handler.handle(trx, event as never)
-      return true
-    })
+    const apply = (): Promise<boolean> => applyEvent(options.db, handler, event, routingKey)
     try {
       const applied = await applyHolding(channel, message, apply)
       if (applied === undefined) return
@@ -278,6 +304,7 @@ export async function startConsumer<DB extends InboxDatabase, M extends Record<s
   return {
     stats,
     queue,
+    isConsuming: () => current !== null,
     async stop () {
       if (stopped) return
       stopped = true

@@ -9,7 +9,7 @@ export {
 } from './outbox.js'
 export { startOutboxRelay, type OutboxRelay, type OutboxRelayOptions, type RelayStats } from './relay.js'
 export {
-  defineHandler, defineHandlers, startConsumer,
+  applyEvent, defineHandler, defineHandlers, deliverEvent, startConsumer,
   type AnyEventHandler, type Consumer, type ConsumerOptions, type ConsumerStats, type EventHandler, type EventHandlers
 } from './consumer.js'
 export { originalRoutingKey, replayDeadLetters, type ReplayOptions, type ReplayResult } from './dlq.js'
