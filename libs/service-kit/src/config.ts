@@ -87,8 +87,13 @@ export function loadConfig<T extends TProperties> (
 
 /** For server.ts: print each problem on its own line and exit 1. */
 export function loadConfigOrExit<T extends TProperties> (...args: Parameters<typeof loadConfig<T>>): Static<TObject<T>> {
+  return configOrExit(() => loadConfig(...args))
+}
+
+/** For a server's start: a configuration that cannot be used prints one line per problem and exits 1. */
+export function configOrExit<C> (load: () => C): C {
   try {
-    return loadConfig(...args)
+    return load()
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`)

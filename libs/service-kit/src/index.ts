@@ -1,4 +1,5 @@
-export { BaseEnv, type BaseConfig, ConfigError, loadConfig, loadConfigOrExit, StringEnum } from './config.js'
+export { BaseEnv, type BaseConfig, ConfigError, configOrExit, loadConfig, loadConfigOrExit, StringEnum } from './config.js'
+export { buildService, runService, type BuildOptions, type ServerSettings, type ServiceDefinition } from './service.js'
 export { createServer, startServer, DEFAULT_TIMEOUTS, INTERNAL_ROUTES, type App, type RouteEntry, type ServerOptions, type Timeouts } from './server.js'
 export { default as errorHandling, errorBody, HttpError, type ErrorBody } from './errors.js'
 export { default as health, type ReadinessCheck } from './health.js'

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Writable } from 'node:stream'
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type RawServerDefault } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type RawServerDefault } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import closeWithGrace from 'close-with-grace'
 import fastifyMetrics from 'fastify-metrics'
@@ -106,8 +106,7 @@ export function createServer (options: ServerOptions): App {
     ajv: { customOptions: { allErrors: true, removeAdditional: false } },
     schemaController: { compilersFactory: { buildValidator: buildValidator() } },
     forceCloseConnections: 'idle',
-    // one line per request (below), not Fastify's two
-    disableRequestLogging: true,
+    logController: new OneLinePerRequest(),
     clientErrorHandler,
     // errors Fastify meets before routing (a path that is not valid percent-encoding)
     // get the platform's error shape, not Fastify's own body with its internal code
@@ -124,12 +123,6 @@ export function createServer (options: ServerOptions): App {
     const hidden = (route.schema as { hide?: boolean } | undefined)?.hide === true
     for (const method of [route.method].flat()) routeTable.push({ method, url: route.url, hidden })
     strictNumbersOnRoute(route)
-  })
-  // One line per request, when it is answered: what was asked, the answer, how long it took.
-  // Fastify's default is two lines (incoming, completed); at info on the hot path, each line
-  // is a write in every service it crosses.
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed')
   })
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
@@ -173,6 +166,19 @@ function closeKeptAliveConnectionsOnClose (app: App): void {
 
 /** How often, while closing, connections that went idle are looked for. */
 const CLOSING_SWEEP_MS = 50
+
+/**
+ * One line per request, when it is answered: what was asked, the answer, how
+ * long it took. Fastify's default is two lines (incoming, completed); at info
+ * on the hot path each line is a write, in every service a request crosses.
+ */
+class OneLinePerRequest extends LogController {
+  override incomingRequest (): void {}
+  override requestCompleted (error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (error !== null && error !== undefined) reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored')
+    else reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed')
+  }
+}
 
 function frameworkError (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   reply.header('x-content-type-options', 'nosniff')
