@@ -18,6 +18,7 @@ COPY package.json package-lock.json ./
 COPY libs/contracts/package.json libs/contracts/
 COPY libs/messaging/package.json libs/messaging/
 COPY libs/service-kit/package.json libs/service-kit/
+COPY libs/service/package.json libs/service/
 COPY services/auth/package.json services/auth/
 COPY services/orders/package.json services/orders/
 COPY services/payments/package.json services/payments/
