@@ -1,16 +1,10 @@
 import { parse as parseDuration } from '@lukeed/ms'
 import { Type } from 'typebox'
-import { BaseEnv, ConfigError, loadConfig } from '@topup/service-kit'
+import { ConfigError, loadConfig } from '@topup/service-kit'
+import { serviceEnv } from '@topup/service'
 
 export const OrdersEnv = {
-  ...BaseEnv,
-  PORT: Type.Integer({ default: 3002, minimum: 0, maximum: 65535 }),
-  DATABASE_URL: Type.String({ default: 'postgres://postgres@127.0.0.1:5432/topup_orders', minLength: 1 }),
-  AMQP_URL: Type.String({ default: 'amqp://guest:guest@127.0.0.1:5672', minLength: 1 }),
-  /** Prefix of exchange and queue names (tests isolate themselves with it). */
-  BROKER_PREFIX: Type.String({ default: '' }),
-  /** Where the token keys are published (auth's JWKS). */
-  AUTH_URL: Type.String({ default: 'http://127.0.0.1:3001', minLength: 1 }),
+  ...serviceEnv({ port: 3002, database: 'topup_orders' }),
   CURRENCY: Type.String({ default: 'INR', pattern: '^[A-Z]{3}$' }),
   /** Load the demo catalog on start when the catalog is empty (development only). */
   DEMO_CATALOG: Type.Boolean({ default: true }),
@@ -60,17 +54,4 @@ export function loadOrdersConfig (env: NodeJS.ProcessEnv = process.env): OrdersC
   if (orderWindowMs === undefined) problems.push('ORDER_WINDOW: must be a duration such as "1 minute", "30s" or "15m"')
   if (problems.length > 0 || orderWindowMs === undefined) throw new ConfigError(problems)
   return { ...config, DEMO_BACKDATING: config.DEMO_BACKDATING ?? !production, orderWindowMs }
-}
-
-/** For server.ts: print each problem on its own line and exit 1. */
-export function loadOrdersConfigOrExit (env: NodeJS.ProcessEnv = process.env): OrdersConfig {
-  try {
-    return loadOrdersConfig(env)
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`)
-      process.exit(1)
-    }
-    throw err
-  }
 }

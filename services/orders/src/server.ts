@@ -1,7 +1,5 @@
-import { startServer } from '@topup/service-kit'
+import { runService } from '@topup/service-kit'
 import { buildApp } from './app.js'
-import { loadOrdersConfigOrExit } from './config.js'
+import { loadOrdersConfig } from './config.js'
 
-const config = loadOrdersConfigOrExit()
-const app = await buildApp(config)
-await startServer(app, { host: config.HOST, port: config.PORT })
+await runService('orders', () => loadOrdersConfig(), buildApp)
