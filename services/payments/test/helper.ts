@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto'
 import type { LightMyRequestResponse } from 'fastify'
 import { OrderCreated, type OrderCreatedEvent } from '@topup/contracts'
 import { BrokerConnection, deleteTopology, type Logger } from '@topup/messaging'
-import { LogCapture, PLAYER_ID, serviceTestEnv, type Teardown, type TestTokenIssuer } from '@topup/service-kit/testing'
+import { PLAYER_ID, type Teardown } from '@topup/service-kit/testing'
+import { buildTestApp, type TestApp } from '@topup/service/testing'
 import { buildApp } from '../src/app.js'
 import { loadPaymentsConfig } from '../src/config.js'
 import type { TransactionRow } from '../src/db/transactions.js'
@@ -17,13 +18,7 @@ export { PLAYER_ID }
 /** A raw amqplib channel (typed without a direct amqplib dependency). */
 export type Channel = Awaited<ReturnType<BrokerConnection['createChannel']>>
 
-export interface Harness {
-  app: Awaited<ReturnType<typeof buildApp>>
-  issuer: TestTokenIssuer
-  logs: LogCapture
-  prefix: string
-  databaseUrl: string
-  amqpUrl: string
+export interface Harness extends TestApp<Awaited<ReturnType<typeof buildApp>>> {
   /** A channel on the test's own broker connection (not the app's); closed in teardown. */
   channel: () => Promise<Channel>
   /** Queues a test declared: deleted in teardown with the prefix's topology. */
@@ -32,49 +27,37 @@ export interface Harness {
 
 const silent: Logger = { debug () {}, info () {}, warn () {}, error () {} }
 
-/** The log capture, also echoed to stderr with TEST_LOGS=1. */
-class TestLogs extends LogCapture {
-  override _write (chunk: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    if (process.env.TEST_LOGS === '1') process.stderr.write(chunk)
-    super._write(chunk, encoding, callback)
-  }
-}
-
 /**
- * Builds the payments app on a throwaway database and broker prefix. Teardown
- * (last in, first out): the app closes first, then the prefix's exchanges,
- * the payments queues and any test queue are deleted, then the database.
+ * Builds the payments app on a throwaway database and broker prefix
+ * (buildTestApp: ready, its consumer subscribed), with a broker connection
+ * of the test's own. Teardown (last in, first out): the app closes first,
+ * then the prefix's exchanges, the payments queues and any test queue are
+ * deleted, then the database.
  */
 export async function build (t: Teardown, env: Record<string, string> = {}): Promise<Harness> {
-  const { databaseUrl, issuer, prefix, amqpUrl, env: base } = await serviceTestEnv(t, 'payments')
-
-  // the test's own connection: publishes nothing on the app's behalf, cleans up after it
-  const broker = await BrokerConnection.open({ url: amqpUrl, prefix, log: silent, connectionName: 'payments-test' })
-  await broker.waitUntilConnected(10_000)
-  await broker.addSetup(async () => {}) // resolves once the exchanges are declared
-  const channels: Channel[] = []
   const testQueues = new Set<string>()
+  const channels: Channel[] = []
+  const own: { broker?: BrokerConnection } = {}
+  // registered first, so it runs after the app has closed
   t.teardown(async () => {
+    const broker = own.broker
+    if (broker === undefined) return
     const channel = await broker.createChannel()
     for (const queue of testQueues) await channel.deleteQueue(queue)
-    await deleteTopology(channel, prefix, ['payments'])
+    await deleteTopology(channel, test.prefix, ['payments'])
     await channel.close()
     for (const c of channels) await c.close().catch(() => {})
     await broker.close()
   })
-
-  const logs = new TestLogs()
-  const config = loadPaymentsConfig({ ...base, PAYMENT_WEBHOOK_SECRET: WEBHOOK_SECRET, ...env })
-  const app = await buildApp(config, { logStream: logs })
-  t.teardown(() => app.close())
-  await app.ready()
-  const harness: Harness = {
-    app,
-    issuer,
-    logs,
-    prefix,
-    databaseUrl,
-    amqpUrl,
+  const test = await buildTestApp(t, 'payments', async (base, options) =>
+    await buildApp(loadPaymentsConfig({ ...base, PAYMENT_WEBHOOK_SECRET: WEBHOOK_SECRET, ...env }), options))
+  // the test's own connection: publishes nothing on the app's behalf, cleans up after it
+  const broker = await BrokerConnection.open({ url: test.amqpUrl, prefix: test.prefix, log: silent, connectionName: 'payments-test' })
+  own.broker = broker
+  await broker.waitUntilConnected(10_000)
+  await broker.addSetup(async () => {}) // resolves once the exchanges are declared
+  return {
+    ...test,
     testQueues,
     async channel () {
       const channel = await broker.createChannel()
@@ -82,17 +65,6 @@ export async function build (t: Teardown, env: Record<string, string> = {}): Pro
       return channel
     }
   }
-  // The consumer declares its queues in the background once connected; a test
-  // that ends before that would delete them under the declaration (the broker
-  // then kills the connection with a 541). Start every test from a settled broker.
-  await waitForConsumer(harness)
-  return harness
-}
-
-
-/** Waits until the app's consumer is subscribed (its queue exists and is bound). */
-async function waitForConsumer (harness: Harness): Promise<void> {
-  await waitFor('the payments consumer', () => harness.logs.entries().some((e) => e.msg === 'consuming'))
 }
 
 export function orderCreatedEvent (overrides: Partial<OrderCreatedEvent['data']> = {}): OrderCreatedEvent {

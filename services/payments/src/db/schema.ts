@@ -1,4 +1,4 @@
-import type { ColumnType, Generated } from 'kysely'
+import type { ColumnType, Generated, Kysely } from 'kysely'
 import type { InboxDatabase, OutboxDatabase } from '@topup/messaging'
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
@@ -35,4 +35,11 @@ export interface WebhookCallsTable {
 export interface Database extends OutboxDatabase, InboxDatabase {
   transactions: TransactionsTable
   webhook_calls: WebhookCallsTable
+}
+
+// the service's database on the app (registered by @topup/service's infrastructure)
+declare module 'fastify' {
+  interface FastifyInstance {
+    db: Kysely<Database>
+  }
 }
