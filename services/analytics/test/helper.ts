@@ -1,24 +1,15 @@
 import { randomUUID } from 'node:crypto'
-import type { Transaction } from 'kysely'
-import { LogCapture, PLAYER_ID, serviceTestEnv, STAFF_ID, testUsers, type Teardown, type TestTokenIssuer } from '@topup/service-kit/testing'
-import { makeEvent, OrderCreated, PaymentStatusChanged, validateEvent, type OrderCreatedEvent, type PaymentStatusChangedEvent } from '@topup/contracts'
-import { deleteTopologyAt, type InboxDatabase } from '@topup/messaging'
+import { PLAYER_ID, STAFF_ID, type Teardown, type TestTokenIssuer } from '@topup/service-kit/testing'
+import { makeEvent, OrderCreated, PaymentStatusChanged, type OrderCreatedEvent, type PaymentStatusChangedEvent } from '@topup/contracts'
+import { deliverEvent } from '@topup/messaging'
+import { buildTestApp, type TestApp } from '@topup/service/testing'
 import { buildApp } from '../src/app.js'
 import { loadAnalyticsConfig } from '../src/config.js'
-import type { Database } from '../src/db/schema.js'
 import { subscriptions } from '../src/handlers/index.js'
 export { waitFor } from '@topup/service-kit/testing'
 
-export interface Harness {
-  app: Awaited<ReturnType<typeof buildApp>>
-  issuer: TestTokenIssuer
-  logs: LogCapture
-  prefix: string
-  databaseUrl: string
-  amqpUrl: string
-  player: (sub?: string) => { authorization: string }
-  staff: () => { authorization: string }
-  /** Applies an event as the consumer does (inbox + handler in one transaction): true if applied, false if a duplicate. */
+export interface Harness extends TestApp<Awaited<ReturnType<typeof buildApp>>> {
+  /** Applies an event through the consumer's own code (contract check, inbox + handler in one transaction), without the broker: true if applied, false if a duplicate. */
   deliver: (event: AnyEvent) => Promise<boolean>
 }
 
@@ -28,45 +19,16 @@ export { PLAYER_ID, STAFF_ID }
 
 /** Builds the analytics app on a throwaway database and broker prefix; closed (and its queues deleted) after the test. */
 export async function build (t: Teardown, options: { env?: Record<string, string>, now?: () => Date, extend?: (app: Harness['app'], issuer: TestTokenIssuer) => void } = {}): Promise<Harness> {
-  const { databaseUrl, issuer, prefix, amqpUrl, env } = await serviceTestEnv(t, 'analytics')
-  const logs = new LogCapture()
-  const config = loadAnalyticsConfig({ ...env, ...options.env })
-  // TEST_LOGS=1 shows the service's log lines while a test runs
-  const app = await buildApp(config, { logStream: process.env.TEST_LOGS === '1' ? process.stderr : logs, ...(options.now === undefined ? {} : { now: options.now }) })
-  t.teardown(async () => {
-    await app.close()
-    await deleteTopologyAt(amqpUrl, prefix, ['analytics'])
-  })
-  options.extend?.(app, issuer)
-  await app.ready()
-  return {
-    app,
-    issuer,
-    logs,
-    prefix,
-    databaseUrl,
-    amqpUrl,
-    ...testUsers(issuer),
-    deliver: async (event) => await deliver(app.db, event)
-  }
+  const test = await buildTestApp(t, 'analytics', async (env, build) =>
+    await buildApp(loadAnalyticsConfig({ ...env, ...options.env }), { ...build, ...(options.now === undefined ? {} : { now: options.now }) }),
+  options.extend === undefined ? {} : { extend: options.extend })
+  return { ...test, deliver: async (event) => await deliver(test.app.db, event) }
 }
 
-/** The consumer's inbox logic without the broker: validate, record the id, apply, in one transaction. */
+/** An event as the broker would carry it (JSON), applied by the consumer's own code: `deliverEvent` of @topup/messaging. */
 export async function deliver (db: Harness['app']['db'], event: AnyEvent): Promise<boolean> {
   const routingKey = event.type === 'OrderCreated' ? OrderCreated.routingKey : PaymentStatusChanged.routingKey
-  const handler = subscriptions[routingKey]
-  const checked = validateEvent(handler.contract, JSON.parse(JSON.stringify(event)))
-  if (!checked.ok) throw new Error(`invalid test event: ${JSON.stringify(checked.problems)}`)
-  return await db.transaction().execute(async (trx) => {
-    const inserted = await (trx as unknown as Transaction<InboxDatabase>).insertInto('inbox')
-      .values({ event_id: event.id, type: event.type, routing_key: routingKey })
-      .onConflict((oc) => oc.column('event_id').doNothing())
-      .returning('event_id')
-      .executeTakeFirst()
-    if (inserted === undefined) return false
-    await handler.handle(trx as Transaction<Database>, checked.event as never)
-    return true
-  })
+  return await deliverEvent(db, subscriptions, routingKey, JSON.parse(JSON.stringify(event)))
 }
 
 export interface OrderSpec {

@@ -1,4 +1,4 @@
-import type { ColumnType, Generated } from 'kysely'
+import type { ColumnType, Generated, Kysely } from 'kysely'
 import type { InboxDatabase } from '@topup/messaging'
 
 export type OrderStatus = 'pending' | 'success' | 'failed'
@@ -84,4 +84,11 @@ export interface Database extends InboxDatabase {
   daily_user_stats: DailyUserStatsTable
   top_user_lists: TopUserListsTable
   top_user_bounds: TopUserBoundsTable
+}
+
+// the service's database on the app (registered by @topup/service's infrastructure)
+declare module 'fastify' {
+  interface FastifyInstance {
+    db: Kysely<Database>
+  }
 }
