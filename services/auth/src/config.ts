@@ -82,19 +82,6 @@ export function loadAuthConfig (env: NodeJS.ProcessEnv = process.env): AuthConfi
   return config
 }
 
-/** For server.ts: print each problem on its own line and exit 1. */
-export function loadAuthConfigOrExit (env: NodeJS.ProcessEnv = process.env): AuthConfig {
-  try {
-    return loadAuthConfig(env)
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`)
-      process.exit(1)
-    }
-    throw err
-  }
-}
-
 /** The login window in milliseconds (validated by loadAuthConfig). */
 export function loginWindowMs (config: Pick<AuthConfig, 'LOGIN_WINDOW'>): number {
   return parseDuration(config.LOGIN_WINDOW) ?? 60_000

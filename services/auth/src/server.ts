@@ -1,7 +1,5 @@
-import { startServer } from '@topup/service-kit'
+import { runService } from '@topup/service-kit'
 import { buildApp } from './app.js'
-import { loadAuthConfigOrExit } from './config.js'
+import { loadAuthConfig } from './config.js'
 
-const config = loadAuthConfigOrExit()
-const app = await buildApp(config)
-await startServer(app, { host: config.HOST, port: config.PORT })
+await runService('auth', () => loadAuthConfig(), buildApp)

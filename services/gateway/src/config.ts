@@ -100,15 +100,3 @@ export function loadGatewayConfig (env: NodeJS.ProcessEnv = process.env) {
   return config
 }
 
-/** For server.ts: print each problem on its own line and exit 1. */
-export function loadGatewayConfigOrExit (env: NodeJS.ProcessEnv = process.env): GatewayConfig {
-  try {
-    return loadGatewayConfig(env)
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`)
-      process.exit(1)
-    }
-    throw err
-  }
-}

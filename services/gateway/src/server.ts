@@ -1,7 +1,5 @@
-import { startServer } from '@topup/service-kit'
-import { loadGatewayConfigOrExit } from './config.js'
+import { runService } from '@topup/service-kit'
 import { buildApp } from './app.js'
+import { loadGatewayConfig } from './config.js'
 
-const config = loadGatewayConfigOrExit()
-const app = buildApp(config)
-await startServer(app, { host: config.HOST, port: config.PORT })
+await runService('gateway', () => loadGatewayConfig(), async (config) => buildApp(config))

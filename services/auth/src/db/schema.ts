@@ -1,4 +1,4 @@
-import type { ColumnType, Generated } from 'kysely'
+import type { ColumnType, Generated, Kysely } from 'kysely'
 
 export interface UsersTable {
   id: Generated<string>
@@ -37,4 +37,11 @@ export interface Database {
   users: UsersTable
   refresh_tokens: RefreshTokensTable
   signing_keys: SigningKeysTable
+}
+
+// the service's database on the app (registered by src/app.ts)
+declare module 'fastify' {
+  interface FastifyInstance {
+    db: Kysely<Database>
+  }
 }
