@@ -25,7 +25,7 @@ export async function readCatalog (gatewayUrl: string): Promise<CatalogProduct[]
   return products
 }
 
-/** The POST /api/topup/ body that orders this product (DESIGN §2.1). */
+/** The POST /api/topup/ body that orders this product (docs/DESIGN.md §2.1). */
 export function topupBody (p: CatalogProduct): string {
   return JSON.stringify({ gamename: p.game_name, game_id: p.game_code, product_name: p.product_name, product_id: p.product_id, product_price: p.price })
 }

@@ -14,7 +14,7 @@ import { status } from './progress.js'
 
 export interface Range { start: string, end: string }
 
-/** The figures of the summary the scan recomputes (DESIGN §5), in the summary's JSON shape. */
+/** The figures of the summary the scan recomputes (docs/DESIGN.md §5), in the summary's JSON shape. */
 export interface Figures {
   totals: { revenue: string, orders: number, successful_orders: number, failed_orders: number }
   daily_revenue: Array<{ date: string, revenue: string, orders: number, successful_orders: number }>

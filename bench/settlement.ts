@@ -1,5 +1,5 @@
 /**
- * Settlement: one signed webhook (DESIGN §2.2, signPayload of payments
+ * Settlement: one signed webhook (docs/DESIGN.md §2.2, signPayload of payments
  * itself) for every order of the intake run, through the gateway at
  * `connections`, with autocannon; then the time until orders shows every one
  * of them in its final status (polled in orders' own database).

@@ -177,7 +177,7 @@ export function topupBody (product: Product, asNumber: boolean): string {
     game_id: product.gameCode,
     product_name: product.productName,
     product_id: product.productId,
-    // DESIGN §2.1: a JSON number is accepted too
+    // docs/DESIGN.md §2.1: a JSON number is accepted too
     product_price: asNumber ? Number(product.price) : product.price
   })
 }

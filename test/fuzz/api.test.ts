@@ -15,7 +15,7 @@
  * (these may change data; they run after phase 1 so its check stays exact).
  *
  * In both: never a 5xx, never a hang (5 s per request), every 4xx has the
- * DESIGN §2 error body; afterwards every service and the gateway still answer
+ * docs/DESIGN.md §2 error body; afterwards every service and the gateway still answer
  * and a real order still goes through end to end.
  *
  * Seed: printed first; FUZZ_SEED=<n> replays a run (see fuzz-config.ts).

@@ -5,9 +5,9 @@
  * answer the contract promises.
  *
  * What the document says is taken literally: `security: bearerAuth` means a
- * token is required (DESIGN §2: none or a bad one → 401), a documented 403
+ * token is required (docs/DESIGN.md §2: none or a bad one → 401), a documented 403
  * means staff only ("Staff routes answer 403 to players"), `webhookSignature`
- * means the X-Topup-Signature of DESIGN §2.2, parameters and bodies are
+ * means the X-Topup-Signature of docs/DESIGN.md §2.2, parameters and bodies are
  * checked against their schemas by `SchemaOracle`.
  */
 import fc, { type Arbitrary } from 'fast-check'
@@ -246,7 +246,7 @@ function fillPath (template: string, values: Record<string, { text: string, enco
   })
 }
 
-/** The documented path, or the same without its trailing slash (DESIGN §2: both work). */
+/** The documented path, or the same without its trailing slash (docs/DESIGN.md §2: both work). */
 function pathVariant (path: string): Arbitrary<string> {
   return path.endsWith('/') && path.length > 1 ? fc.constantFrom(path, path.slice(0, -1)) : fc.constant(path)
 }

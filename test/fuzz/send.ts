@@ -1,7 +1,7 @@
 /**
  * One fuzzed HTTP request, sent with a deadline, and the checks every answer
  * must pass whatever was sent: no 5xx, an answer within the deadline, and the
- * DESIGN §2 error body on every 4xx.
+ * docs/DESIGN.md §2 error body on every 4xx.
  */
 import { Agent, request as httpRequest } from 'node:http'
 

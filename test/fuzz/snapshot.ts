@@ -11,7 +11,7 @@ import { sql, type Kysely } from 'kysely'
  * existed before must stay as they were; only new rows may appear.
  */
 export const APPEND_ONLY: Record<string, { idColumn: string, why: string }> = {
-  'payments.webhook_calls': { idColumn: 'id', why: 'DESIGN §2.2: every received webhook call is recorded, refused ones included (audit)' }
+  'payments.webhook_calls': { idColumn: 'id', why: 'docs/DESIGN.md §2.2: every received webhook call is recorded, refused ones included (audit)' }
 }
 
 export interface RowsState { rows: number, checksum: string }

@@ -14,7 +14,7 @@ import { startPlatform, type Player } from './helpers.js'
 
 const PER_USER = 6
 
-/** The DESIGN §2.1 request with `product_price` (or another field) written as raw JSON text. */
+/** The docs/DESIGN.md §2.1 request with `product_price` (or another field) written as raw JSON text. */
 function withRaw (field: string, json: string, base: Record<string, unknown> = demoTopup): string {
   return JSON.stringify({ ...base, [field]: '__RAW__' }).replace('"__RAW__"', json)
 }

@@ -102,7 +102,7 @@ export interface System {
   waitFor: <T>(fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, options?: WaitOptions) => Promise<T>
 }
 
-/** DESIGN §2.1's example request, against the demo catalog. */
+/** docs/DESIGN.md §2.1's example request, against the demo catalog. */
 export const demoTopup = exampleTopupRequest
 
 const silent: Logger = { debug () {}, info () {}, warn () {}, error () {} }

@@ -57,7 +57,7 @@ t.test('the merged document is valid OpenAPI 3 and lists exactly the public rout
   t.match(schemes.bearerAuth, { type: 'http', scheme: 'bearer' })
   t.match(schemes.webhookSignature, { type: 'apiKey', in: 'header', name: 'X-Topup-Signature' })
   const topup = document.paths['/api/topup/']?.post
-  t.match(JSON.stringify(topup), /clash of clan/, 'the top-up example of DESIGN §2.1')
+  t.match(JSON.stringify(topup), /clash of clan/, 'the top-up example of docs/DESIGN.md §2.1')
   t.match(JSON.stringify(document.paths['/api/payment/webhook/']), /t=\d+,v1=[0-9a-f]{64}/, 'a signed webhook example')
 })
 

@@ -29,7 +29,7 @@ t.test('a top-up order follows its payment, through the gateway and the broker',
   const player = await system.register(`buyer_${randomBytes(4).toString('hex')}`)
   const { access } = await system.login(player.username)
 
-  // the catalog: the demo product of DESIGN §2.1
+  // the catalog: the demo product of docs/DESIGN.md §2.1
   const games = await http<GameView[]>('GET', '/api/games/')
   t.equal(games.status, 200)
   const coc = games.body.find((g) => g.name === 'clash of clan')

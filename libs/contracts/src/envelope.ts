@@ -26,7 +26,7 @@ export interface EventContract<
   readonly schema: TSchema
 }
 
-/** The envelope every event travels in (DESIGN §3). */
+/** The envelope every event travels in (docs/DESIGN.md §3). */
 export interface EventEnvelope<Type extends string = string, Version extends number = number, Data = unknown> {
   id: string
   type: Type

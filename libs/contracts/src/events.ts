@@ -3,7 +3,7 @@ import { Currency, defineContract, Money, Timestamp, Uuid, type EventContract, t
 
 export const OrderStatus = Type.Union([Type.Literal('pending'), Type.Literal('success'), Type.Literal('failed')])
 
-/** orders → payments, analytics: a top-up order was placed (DESIGN §3). */
+/** orders → payments, analytics: a top-up order was placed (docs/DESIGN.md §3). */
 export const OrderCreated = defineContract({
   type: 'OrderCreated',
   version: 1,
@@ -31,7 +31,7 @@ export const OrderCreated = defineContract({
 })
 export type OrderCreatedEvent = EventOf<typeof OrderCreated>
 
-/** payments → orders, analytics: a payment reached a terminal status (DESIGN §3). */
+/** payments → orders, analytics: a payment reached a terminal status (docs/DESIGN.md §3). */
 export const PaymentStatusChanged = defineContract({
   type: 'PaymentStatusChanged',
   version: 1,

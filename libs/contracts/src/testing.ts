@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { OrderCreated, type OrderCreatedEvent } from './events.js'
 import { makeEvent } from './validate.js'
 
-/** A valid OrderCreated for tests (the DESIGN §2.1 product), fresh ids unless overridden. */
+/** A valid OrderCreated for tests (the docs/DESIGN.md §2.1 product), fresh ids unless overridden. */
 export function sampleOrderCreated (overrides: Partial<OrderCreatedEvent['data']> = {}): OrderCreatedEvent {
   return makeEvent(OrderCreated, {
     order_id: randomUUID(),

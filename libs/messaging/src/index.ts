@@ -4,7 +4,7 @@ export {
   type ServiceQueueNames, type TopologyNames, type TopologyOptions
 } from './topology.js'
 export {
-  OUTBOX_NOTIFY_CHANNEL, createInboxTable, createOutboxTable, dropInboxTable, dropOutboxTable, enqueueEvent, pruneInbox, pruneSentEvents,
+  OUTBOX_NOTIFY_CHANNEL, createInboxTable, createOutboxTable, enqueueEvent, pruneInbox, pruneSentEvents,
   type InboxDatabase, type InboxTable, type OutboxDatabase, type OutboxTable
 } from './outbox.js'
 export { startOutboxRelay, type OutboxRelay, type OutboxRelayOptions, type RelayStats } from './relay.js'

@@ -6,7 +6,7 @@ type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
 /** The PostgreSQL channel `enqueueEvent` notifies (in the caller's transaction) to wake the relay. */
 export const OUTBOX_NOTIFY_CHANNEL = 'topup_outbox'
 
-/** Events waiting to be published (DESIGN §4.1). Add `outbox: OutboxTable` to the service's Database. */
+/** Events waiting to be published (docs/DESIGN.md §4.1). Add `outbox: OutboxTable` to the service's Database. */
 export interface OutboxTable {
   /** Publication order. */
   id: Generated<string>
@@ -25,7 +25,7 @@ export interface OutboxTable {
   last_error: string | null
 }
 
-/** Events this service has applied (DESIGN §4.2). Add `inbox: InboxTable` to the service's Database. */
+/** Events this service has applied (docs/DESIGN.md §4.2). Add `inbox: InboxTable` to the service's Database. */
 export interface InboxTable {
   event_id: string
   type: string
@@ -36,7 +36,11 @@ export interface InboxTable {
 export interface OutboxDatabase { outbox: OutboxTable }
 export interface InboxDatabase { inbox: InboxTable }
 
-/** For a service's kysely migration: `up(db) { await createOutboxTable(db) }`. */
+/**
+ * The outbox table as the library expects it (its own tests use this). A
+ * service's migration keeps its own copy of the definition, frozen in time
+ * (docs/CONVENTIONS.md): a change here must come with a new migration.
+ */
 export async function createOutboxTable (db: Kysely<unknown>): Promise<void> {
   await db.schema.createTable('outbox')
     .addColumn('id', 'bigserial', (c) => c.primaryKey())
@@ -56,11 +60,7 @@ export async function createOutboxTable (db: Kysely<unknown>): Promise<void> {
   await db.schema.createIndex('outbox_sent_at').on('outbox').column('sent_at').where(sql.ref('sent_at'), 'is not', null).execute()
 }
 
-export async function dropOutboxTable (db: Kysely<unknown>): Promise<void> {
-  await db.schema.dropTable('outbox').ifExists().execute()
-}
-
-/** For a service's kysely migration: `up(db) { await createInboxTable(db) }`. */
+/** The inbox table as the library expects it (its own tests use this; migrations keep their own copy). */
 export async function createInboxTable (db: Kysely<unknown>): Promise<void> {
   await db.schema.createTable('inbox')
     .addColumn('event_id', 'uuid', (c) => c.primaryKey())
@@ -68,10 +68,6 @@ export async function createInboxTable (db: Kysely<unknown>): Promise<void> {
     .addColumn('routing_key', 'text', (c) => c.notNull())
     .addColumn('received_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute()
-}
-
-export async function dropInboxTable (db: Kysely<unknown>): Promise<void> {
-  await db.schema.dropTable('inbox').ifExists().execute()
 }
 
 /**

@@ -11,7 +11,7 @@ export interface ErrorBody {
   details?: Array<{ field: string, message: string }>
 }
 
-/** Builds the one error shape of DESIGN §2. */
+/** Builds the one error shape of docs/DESIGN.md §2. */
 export function errorBody (statusCode: number, message: string, details?: ErrorBody['details']): ErrorBody {
   const body: ErrorBody = { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message }
   if (details !== undefined) body.details = details

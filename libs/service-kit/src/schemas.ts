@@ -1,12 +1,12 @@
 import { Type } from 'typebox'
 
-/** DESIGN §2 error shape, for route schemas (one per status code). */
+/** docs/DESIGN.md §2 error shape, for route schemas (one per status code). */
 export const ErrorResponse = Type.Object({
   statusCode: Type.Integer(),
   error: Type.String(),
   message: Type.String(),
   details: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() })))
-}, { description: 'Error (DESIGN §2): statusCode, error, message, and details for validation failures' })
+}, { description: 'Error (docs/DESIGN.md §2): statusCode, error, message, and details for validation failures' })
 
 
 /** The error responses of a route, keyed by status code, for its `response` schema. */

@@ -235,7 +235,7 @@ function adminListener (app: App, listen: { host: string, port: number }, timeou
 
 /**
  * Listens, and on SIGTERM/SIGINT stops taking requests, lets in-flight work
- * finish (each plugin's onClose), closes connections and exits 0 (DESIGN §4.5).
+ * finish (each plugin's onClose), closes connections and exits 0 (docs/DESIGN.md §4.5).
  */
 export async function startServer (app: App, listen: { host: string, port: number }): Promise<void> {
   closeWithGrace({ delay: 15_000, logger: { error: (m: string) => { app.log.error(m) } } }, async ({ signal, err }) => {

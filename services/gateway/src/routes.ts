@@ -3,7 +3,7 @@ export const SERVICES = ['auth', 'orders', 'payments', 'analytics'] as const
 export type ServiceName = typeof SERVICES[number]
 
 export interface ProxyRoute {
-  /** Public path prefix (DESIGN §2); it reaches the service unchanged. */
+  /** Public path prefix (docs/DESIGN.md §2); it reaches the service unchanged. */
   prefix: string
   service: ServiceName
 }

@@ -5,7 +5,7 @@ import type { Database } from './db/schema.js'
 /**
  * A small catalog for development, loaded when the catalog is empty. Its
  * fourth product is the original system's example: "UC Pack 500" of
- * "clash of clan" (coc123) at 699.00, so the DESIGN §2.1 request works as is.
+ * "clash of clan" (coc123) at 699.00, so the docs/DESIGN.md §2.1 request works as is.
  */
 export const demoCatalog = [
   {

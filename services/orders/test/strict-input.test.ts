@@ -1,7 +1,7 @@
 import t from 'tap'
 import { build, demoTopup, type Harness } from './helper.js'
 
-// What DESIGN §2 says a field is, nothing wider: each value here was accepted once.
+// What docs/DESIGN.md §2 says a field is, nothing wider: each value here was accepted once.
 
 async function orderCount (harness: Harness): Promise<number> {
   const row = await harness.app.db.selectFrom('orders').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()
@@ -41,7 +41,7 @@ t.test('product_price as a string is plain decimal digits with an optional fract
     const res = await app.inject({ method: 'POST', url: '/api/topup/', headers: player(), payload: { ...demoTopup, product_price: price } })
     t.equal(res.statusCode, 201, `${JSON.stringify(price)} is accepted`)
   }
-  // a plain decimal that is not the price is the catalog's business, with DESIGN §2.1's message
+  // a plain decimal that is not the price is the catalog's business, with docs/DESIGN.md §2.1's message
   for (const price of ['0', '0.00', '698.99', '699.001', '69900']) {
     const res = await app.inject({ method: 'POST', url: '/api/topup/', headers: player(), payload: { ...demoTopup, product_price: price } })
     t.equal(res.statusCode, 400, `${price} is not the price`)

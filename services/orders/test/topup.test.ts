@@ -36,7 +36,7 @@ t.test('the price matches exactly as a decimal, string or number', async (t) => 
   t.equal(Number(count.n), 5, 'only the matching requests created orders')
 })
 
-t.test('each rule of DESIGN §2.1 with its exact message', async (t) => {
+t.test('each rule of docs/DESIGN.md §2.1 with its exact message', async (t) => {
   const { app, player, staff } = await build(t)
   const cases: Array<[string, Record<string, unknown>, string]> = [
     ['unknown game', { gamename: 'nope' }, 'Game not found or inactive.'],

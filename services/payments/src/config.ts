@@ -6,7 +6,7 @@ export const DEV_WEBHOOK_SECRET = 'dev-only-webhook-secret-change-me'
 
 export const PaymentsEnv = {
   ...serviceEnv({ port: 3003, database: 'topup_payments' }),
-  /** Shared with the payment gateway: signs the webhook (DESIGN §2.2). */
+  /** Shared with the payment gateway: signs the webhook (docs/DESIGN.md §2.2). */
   PAYMENT_WEBHOOK_SECRET: Type.String({ default: DEV_WEBHOOK_SECRET, minLength: 16 }),
   /** How old (or how far in the future) a signature's timestamp may be. */
   WEBHOOK_TOLERANCE_SECONDS: Type.Integer({ default: 300, minimum: 1, maximum: 3600 }),

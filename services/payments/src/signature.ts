@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 
 /**
- * The webhook signature of DESIGN §2.2:
+ * The webhook signature of docs/DESIGN.md §2.2:
  *   X-Topup-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>
  * Several v1 values may be given (during a secret rotation); one must match.
  */

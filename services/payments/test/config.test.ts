@@ -20,7 +20,7 @@ t.test('production accepts a real secret; development and test keep the default'
   const secret = 'a-real-production-secret-9f8e7d6c'
   const config = loadPaymentsConfig({ NODE_ENV: 'production', PAYMENT_WEBHOOK_SECRET: secret })
   t.equal(config.PAYMENT_WEBHOOK_SECRET, secret)
-  t.equal(config.WEBHOOK_TOLERANCE_SECONDS, 300, 'DESIGN §2.2: 300 s')
+  t.equal(config.WEBHOOK_TOLERANCE_SECONDS, 300, 'docs/DESIGN.md §2.2: 300 s')
   t.equal(config.PORT, 3003)
   t.equal(config.PAYMENT_PROVIDER, 'sandbox')
   t.equal(loadPaymentsConfig({ NODE_ENV: 'development' }).PAYMENT_WEBHOOK_SECRET, DEV_WEBHOOK_SECRET)

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { build, callWebhook, findTransaction, insertPending, outboxEvents, webhookCalls } from './helper.js'
 
-// DESIGN §2.2: {"transaction_id": "<uuid>", "status": "success" | "failed"}, nothing wider.
+// docs/DESIGN.md §2.2: {"transaction_id": "<uuid>", "status": "success" | "failed"}, nothing wider.
 // Fastify's default coercion once let `["success"]` through as "success".
 
 interface ErrorJson { statusCode: number, message: string, details?: Array<{ field: string, message: string }> }

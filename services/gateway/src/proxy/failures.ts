@@ -2,7 +2,7 @@ import type { FastifyReply, RawServerBase, RouteGenericInterface } from 'fastify
 import { errorBody, HttpError } from '@topup/service-kit'
 import type { ServiceName } from '../routes.js'
 
-// Upstream failures → the platform's error shape (DESIGN §2)
+// Upstream failures → the platform's error shape (docs/DESIGN.md §2)
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN',
   'UND_ERR_CONNECT_TIMEOUT', 'FST_REPLY_FROM_SERVICE_UNAVAILABLE'])

@@ -50,7 +50,7 @@ export function trimmed (...fields: string[]) {
 }
 
 /**
- * A decimal amount as DESIGN §2 writes money: digits, no leading zero (but
+ * A decimal amount as docs/DESIGN.md §2 writes money: digits, no leading zero (but
  * "0.50"), an optional fraction. No sign, exponent, spaces, `0x`/`0b`, or a
  * dot without digits after it.
  */

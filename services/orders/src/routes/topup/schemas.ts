@@ -1,7 +1,7 @@
 import { Type } from 'typebox'
 import { DECIMAL_AMOUNT } from '../fields.js'
 
-/** DESIGN §2.1's example request: the demo catalog's fourth product (see demo-catalog.ts). */
+/** docs/DESIGN.md §2.1's example request: the demo catalog's fourth product (see demo-catalog.ts). */
 export const exampleTopupRequest = {
   gamename: 'clash of clan',
   game_id: 'coc123',
