@@ -109,15 +109,21 @@ export async function applyEvent<DB extends InboxDatabase> (db: Kysely<DB>, hand
 /**
  * An event body as a message would carry it, checked against the handler's
  * contract and applied with `applyEvent`: what tests use to feed a service
- * without the broker, through the consumer's own code. Throws on an invalid
- * body (the consumer would dead-letter it).
+ * without the broker, through the consumer's own code. Throws what the
+ * consumer would dead-letter the message for (an unknown routing key, an
+ * invalid body: reason and problems).
  */
 export async function deliverEvent<DB extends InboxDatabase> (db: Kysely<DB>, handlers: Record<string, AnyEventHandler>, routingKey: string, body: unknown): Promise<boolean> {
   const handler = handlers[routingKey]
-  if (handler === undefined) throw new Error(`no handler for routing key "${routingKey}"`)
-  const result = validateEvent(handler.contract, body)
-  if (!result.ok) throw new Error(`not a valid ${handler.contract.type} v${handler.contract.version}: ${JSON.stringify(result.problems)}`)
-  return await applyEvent(db, handler, result.event, routingKey)
+  if (handler === undefined) throw new Rejection(`no handler for routing key "${routingKey}"`)
+  return await applyEvent(db, handler, validEvent(handler.contract, body), routingKey)
+}
+
+/** The event a message body holds, checked against its contract; a Rejection (reason and problems) if it is not one. */
+function validEvent (contract: EventContract, body: unknown): EventOf<EventContract> {
+  const result = validateEvent(contract, body)
+  if (!result.ok) throw new Rejection(`not a valid ${contract.type} v${contract.version}`, result.problems)
+  return result.event
 }
 
 /**
@@ -143,8 +149,8 @@ export async function startConsumer<DB extends InboxDatabase, M extends Record<s
   const stats: ConsumerStats = { received: 0, handled: 0, duplicates: 0, failed: 0, deadLettered: 0, held: 0 }
   const inFlight = new Set<Promise<void>>()
   let current: { channel: Channel, consumerTag: string } | null = null
-  let stopped = false
   const stopping = new AbortController()
+  const stopped = (): boolean => stopping.signal.aborted
   /** Channels not closed yet: a message held on a closed one is redelivered by the broker. */
   const openChannels = new WeakSet<Channel>()
 
@@ -169,9 +175,7 @@ export async function startConsumer<DB extends InboxDatabase, M extends Record<s
     } catch (err) {
       throw new Rejection(`invalid JSON: ${errorMessage(err)}`)
     }
-    const result = validateEvent(handler.contract, body)
-    if (!result.ok) throw new Rejection(`not a valid ${handler.contract.type} v${handler.contract.version}`, result.problems)
-    return { handler, event: result.event }
+    return { handler, event: validEvent(handler.contract, body) }
   }
 
   async function handleMessage (channel: Channel, message: ConsumeMessage): Promise<void> {
@@ -235,6 +239,9 @@ export async function startConsumer<DB extends InboxDatabase, M extends Record<s
    * Resolves undefined when the message was let go without settling it: the
    * consumer is stopping or its channel is gone, and the broker redelivers it.
    */
+  /** A held message is let go, unsettled, once the consumer stops or its channel closes (the broker redelivers it). */
+  const letGo = (channel: Channel): boolean => stopped() || !openChannels.has(channel)
+
   async function applyHolding (channel: Channel, message: ConsumeMessage, apply: () => Promise<boolean>): Promise<boolean | undefined> {
     const backoff = new Backoff(retryDelayMs > 0 ? retryDelayMs : 1, UNAVAILABLE_RETRY_MAX_MS)
     for (let attempt = 1; ; attempt++) {
@@ -243,14 +250,14 @@ export async function startConsumer<DB extends InboxDatabase, M extends Record<s
       } catch (err) {
         if (!databaseUnavailable(err)) throw err
         stats.held++
-        if (stopped || !openChannels.has(channel)) return undefined
+        if (letGo(channel)) return undefined
         const delay = backoff.next()
         // the first attempt and then every tenth: an outage of a minute is a handful of lines per message
         if (attempt === 1 || attempt % 10 === 0) {
           log.warn({ event_id: message.properties.messageId, reason: errorMessage(err), attempt, retry_in_ms: delay }, 'database unavailable; holding the event and trying again')
         }
         await sleep(delay, stopping.signal)
-        if (stopped || !openChannels.has(channel)) return undefined
+        if (letGo(channel)) return undefined
       }
     }
   }
@@ -264,7 +271,7 @@ export async function startConsumer<DB extends InboxDatabase, M extends Record<s
   }
 
   async function subscribeOn (model: ChannelModel): Promise<void> {
-    if (stopped) return
+    if (stopped()) return
     const channel = await model.createChannel()
     openChannels.add(channel)
     channel.on('error', (err: Error) => { log.warn({ queue, reason: err.message }, 'consumer channel error') })
@@ -273,7 +280,7 @@ export async function startConsumer<DB extends InboxDatabase, M extends Record<s
       openChannels.delete(channel)
       if (current?.channel !== channel) return
       current = null
-      if (stopped) return
+      if (stopped()) return
       // a channel-level failure on a live connection: reconnect so every setup runs again
       if (connection.isConnected()) void connection.reset(`consumer channel of ${queue} closed`)
     })
@@ -282,7 +289,7 @@ export async function startConsumer<DB extends InboxDatabase, M extends Record<s
     const { consumerTag } = await channel.consume(queue, (message) => {
       if (message === null) {
         log.warn({ queue }, 'the broker cancelled the consumer; resubscribing')
-        if (!stopped) void connection.reset(`consumer of ${queue} cancelled by the broker`)
+        if (!stopped()) void connection.reset(`consumer of ${queue} cancelled by the broker`)
         return
       }
       const work = handleMessage(channel, message).catch((err: unknown) => {
@@ -290,7 +297,7 @@ export async function startConsumer<DB extends InboxDatabase, M extends Record<s
       }).finally(() => { inFlight.delete(work) })
       inFlight.add(work)
     }, { noAck: false })
-    if (stopped) {
+    if (stopped()) {
       // stop() ran while this subscription was being set up
       await channel.close().catch(() => {})
       return
@@ -306,8 +313,7 @@ export async function startConsumer<DB extends InboxDatabase, M extends Record<s
     queue,
     isConsuming: () => current !== null,
     async stop () {
-      if (stopped) return
-      stopped = true
+      if (stopped()) return
       stopping.abort()
       unregister()
       // a subscription being set up right now finishes (and closes itself) first
