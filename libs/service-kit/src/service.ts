@@ -21,8 +21,6 @@ export interface ServiceDefinition<C, O> {
   docs: NonNullable<ServerOptions['docs']>
   /** The service itself: its infrastructure, routes, handlers and own plugins (`src/app.ts`). */
   app: FastifyPluginAsync<O & { config: C }>
-  /** Anything else its server needs (the gateway's admin listener and time limits). */
-  server?: (config: C) => Partial<ServerOptions>
 }
 
 /**
@@ -40,8 +38,7 @@ export async function buildService<C extends ServerSettings, O extends object> (
     bodyLimit: config.BODY_LIMIT_BYTES,
     trustProxy: config.TRUST_PROXY,
     ...(build.logStream === undefined ? {} : { logStream: build.logStream }),
-    docs: definition.docs,
-    ...definition.server?.(config)
+    docs: definition.docs
   })
   await app.register(fp(definition.app, { name: `${definition.service}-app` }), { ...options, config })
   return app

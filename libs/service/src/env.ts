@@ -1,4 +1,4 @@
-import { Type } from 'typebox'
+import { Type, type Static, type TObject } from 'typebox'
 import { BaseEnv } from '@topup/service-kit'
 
 /** What differs between two event services' shared settings. */
@@ -29,16 +29,5 @@ export function serviceEnv (defaults: ServiceDefaults) {
   }
 }
 
-/** The settings `infrastructure` and `buildService` read (every event service's config has them). */
-export interface ServiceConfig {
-  NODE_ENV: string
-  LOG_LEVEL: string
-  BODY_LIMIT_BYTES: number
-  TRUST_PROXY: string
-  JWT_ISSUER: string
-  JWT_AUDIENCE: string
-  DATABASE_URL: string
-  AMQP_URL: string
-  BROKER_PREFIX: string
-  AUTH_URL: string
-}
+/** An event service's settings as loaded (what `infrastructure` and `buildService` read); a service's own config has these and more. */
+export type ServiceConfig = Static<TObject<ReturnType<typeof serviceEnv>>>
