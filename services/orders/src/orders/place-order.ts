@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import { HttpError } from '@topup/service-kit'
 import { findGameAndProduct } from '../db/catalog.js'
-import { canonicalDecimal } from '../db/decimal.js'
+import { canonicalDecimal, toDecimalString } from '../db/decimal.js'
 import { claimKey, requestHash } from '../db/idempotency.js'
 import { insertOrder } from '../db/orders.js'
 import type { Database } from '../db/schema.js'
@@ -26,8 +26,6 @@ export interface OrderRequest {
 export interface PlaceOrder {
   player: { id: string, email: string }
   request: OrderRequest
-  /** The price as an exact decimal string, or null when it is not a decimal at all (matches no product). */
-  price: string | null
   /** The Idempotency-Key, if the client sent one. */
   idempotencyKey?: string
   /** The order's instant (now, or a permitted backdate). */
@@ -55,7 +53,9 @@ export interface OrderPlaced {
 export async function placeOrder (db: Kysely<Database>, order: PlaceOrder): Promise<OrderPlaced> {
   const ids = { id: randomUUID(), transaction_id: randomUUID() }
   const body: OrderPlaced['body'] = { message: CREATED, order_id: ids.id, transaction_id: ids.transaction_id, status: 'pending' }
-  const { request, price } = order
+  const { request } = order
+  // the price as an exact decimal, or null when it is not one at all (then it matches no product)
+  const price = toDecimalString(request.product_price)
   return await db.transaction().execute(async (trx) => {
     if (order.idempotencyKey !== undefined) {
       const hash = requestHash({ ...request, product_price: price === null ? request.product_price : canonicalDecimal(price) })

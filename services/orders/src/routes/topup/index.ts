@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errorResponses, HttpError } from '@topup/service-kit'
-import { keepPriceLiteral, toDecimalString } from '../../db/decimal.js'
+import { keepPriceLiteral } from '../../db/decimal.js'
 import { placeOrder } from '../../orders/place-order.js'
 import { BACKDATING_DISABLED, BACKDATING_HEADER, BACKDATING_IN_PRODUCTION, parseBackdating } from '../../backdating.js'
 import { DECIMAL_AMOUNT, decimalAmount, notBlank, trimmed } from '../fields.js'
@@ -60,7 +60,6 @@ const topup: FastifyPluginAsyncTypebox<TopupOptions> = async (app, options) => {
     const placed = await placeOrder(app.db, {
       player: { id: request.user.sub, email: request.user.email },
       request: request.body,
-      price: toDecimalString(request.body.product_price),
       ...(key === undefined ? {} : { idempotencyKey: key }),
       at,
       currency: options.currency,
