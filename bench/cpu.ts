@@ -13,6 +13,7 @@
  */
 import { execFileSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
+import { cpus } from 'node:os'
 import { round } from './measure.js'
 
 export type CpuSample = { at: number, seconds: Record<string, number> }
@@ -50,7 +51,7 @@ export function sampleCpu (processes: Record<string, number | undefined>): CpuSa
 }
 
 export interface CpuUse {
-  /** Cores busy on average over the window, and how many the machine has. */
+  /** Cores busy on average over the window. */
   cores: number
   /** Milliseconds of CPU per unit of work (an order, a webhook), per part, largest first. */
   perUnitMs: Array<{ part: string, ms: number }>
@@ -69,7 +70,7 @@ export function cpuUse (before: CpuSample, after: CpuSample, units: number): Cpu
   }
 }
 
-export function describeCpu (use: CpuUse, unit: string, cores: number): string {
-  return `${use.cores} of ${cores} cores busy; CPU per ${unit} ${use.totalPerUnitMs} ms: ` +
+export function describeCpu (use: CpuUse, unit: string): string {
+  return `${use.cores} of ${cpus().length} cores busy; CPU per ${unit} ${use.totalPerUnitMs} ms: ` +
     use.perUnitMs.map((p) => `${p.part} ${p.ms}`).join(', ')
 }

@@ -33,13 +33,13 @@
  */
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdtempSync } from 'node:fs'
-import { cpus, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { parseArgs } from 'node:util'
 import pg from 'pg'
 import { postgresAdminUrl, rabbitUrl, uniqueName } from '@topup/service-kit/testing'
 import { readCatalog, type CatalogProduct } from './catalog.js'
-import { cpuUse, describeCpu, sampleCpu } from './cpu.js'
+import { cpuUse, describeCpu, sampleCpu, type CpuSample } from './cpu.js'
 import { difference, lastDays, sampleInTurn, scanFigures, summaryCall, topUsersAnsweredBy, type Sampled } from './dashboard.js'
 import { measureExport, psqlBaseline, type ExportResult } from './export.js'
 import { intakeBaseline, prepareOrdersCopy, runIntake, type IntakeResult } from './intake.js'
@@ -314,6 +314,12 @@ async function measureAll (platform: Platform): Promise<void> {
 
 async function intakePhases (platform: Platform, catalog: CatalogProduct[]): Promise<IntakeResult | undefined> {
   const platformPids = (): Record<string, number | undefined> => Object.fromEntries([...SERVICES, 'gateway'].map((name) => [name, platform.pid(name)]))
+  /** Where the CPU went since `before`, per order: on the console and in the results' notes. */
+  const noteCpu = (what: string, before: CpuSample, orders: number): void => {
+    const cpu = describeCpu(cpuUse(before, sampleCpu(platformPids()), orders), 'order')
+    say(`  ${cpu}`)
+    notes.push(`CPU during ${what} (/proc accounting of every process): ${cpu} ms.`)
+  }
   const players = await phase(`registering and logging in ${PLAYERS} players`, async () =>
     await createPlayers(platform.gatewayUrl, platform.runId, PLAYERS, (done) => { status(`players: ${done}/${PLAYERS}`) }))
   if (players === undefined) return undefined
@@ -325,9 +331,7 @@ async function intakePhases (platform: Platform, catalog: CatalogProduct[]): Pro
       await runIntake({ gatewayUrl: platform.gatewayUrl, players, catalog, seconds: INTAKE_SECONDS, connections: CONNECTIONS, label: `intake ${level}` }))
     if (run !== undefined) {
       say(`  ${run.perSecond} orders/s, p50 ${run.p50} ms, p99 ${run.p99} ms, ${run.errors} errors (${JSON.stringify(run.statusCodes)})`)
-      const cpu = describeCpu(cpuUse(before, sampleCpu(platformPids()), run.orders), 'order', cpus().length)
-      say(`  ${cpu}`)
-      notes.push(`CPU during the order intake at LOG_LEVEL=${level} (/proc accounting of every process): ${cpu} ms.`)
+      noteCpu(`the order intake at LOG_LEVEL=${level}`, before, run.orders)
     }
     return run
   }
@@ -348,9 +352,7 @@ async function intakePhases (platform: Platform, catalog: CatalogProduct[]): Pro
     const before = sampleCpu(platformPids())
     const result = await intakeBaseline({ copyUrl: copy, catalog, users: PLAYERS, seconds: INTAKE_SECONDS, connections: CONNECTIONS, label: 'intake baseline' })
     say(`  ${result.perSecond} orders/s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, ${result.errors} errors${result.firstError === null ? '' : ` (${result.firstError})`}`)
-    const cpu = describeCpu(cpuUse(before, sampleCpu(platformPids()), result.done), 'order', cpus().length)
-    say(`  ${cpu}`)
-    notes.push(`CPU during the intake baseline: ${cpu} ms.`)
+    noteCpu('the intake baseline', before, result.done)
     return result
   })
   const infoRun = await intake('info')
