@@ -23,6 +23,8 @@ export interface BrokerConnectionOptions {
 }
 
 export interface PublishOptions {
+  /** Where to: the events exchange by default (the consumer sends dead letters to the dead-letter exchange). */
+  exchange?: string
   messageId: string
   type: string
   correlationId?: string
@@ -174,7 +176,8 @@ export class BrokerConnection {
   }
 
   /**
-   * Publishes one persistent JSON message to the events exchange and resolves
+   * Publishes one persistent JSON message to the events exchange (or
+   * `options.exchange`) and resolves
    * when the broker has confirmed it. Never buffers: without a connection it
    * rejects at once with `BrokerUnavailableError` (the outbox keeps the event).
    */
@@ -183,7 +186,7 @@ export class BrokerConnection {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => { reject(new Error(`no confirm from RabbitMQ within ${this.confirmTimeoutMs} ms`)) }, this.confirmTimeoutMs)
       try {
-        channel.publish(this.exchange, routingKey, content, {
+        channel.publish(options.exchange ?? this.exchange, routingKey, content, {
           persistent: true,
           contentType: 'application/json',
           messageId: options.messageId,

@@ -3,9 +3,11 @@ import type { Kysely, Transaction } from 'kysely'
 import { validateEvent, type EventContract, type EventOf, type Problem } from '@topup/contracts'
 import type { BrokerConnection } from './connection.js'
 import { databaseUnavailable } from '@topup/service-kit'
+import { deadLetterHeaders } from './dlq.js'
 import { Backoff, errorMessage, sleep, type Logger } from './log.js'
 import type { InboxDatabase } from './outbox.js'
-import { DEFAULT_DELIVERY_LIMIT, declareTopology, serviceQueueNames } from './topology.js'
+import type { DeadLetterCause, MessagingMetrics } from './metrics.js'
+import { DEFAULT_DELIVERY_LIMIT, declareTopology, serviceQueueNames, topologyNames } from './topology.js'
 
 /** One handler per event: applies the event inside the consumer's transaction. */
 export interface EventHandler<DB, C extends EventContract = EventContract> {
@@ -50,6 +52,8 @@ export interface ConsumerOptions<DB extends InboxDatabase, M extends Record<stri
   deliveryLimit?: number
   /** Pause before a failed message is requeued, doubled per delivery up to 5 s; also the first pause while the database is unavailable. Default 100 ms. */
   retryDelayMs?: number
+  /** Counted per event type when given (the messaging plugin passes the app's). */
+  metrics?: MessagingMetrics
 }
 
 export interface ConsumerStats {
@@ -146,6 +150,8 @@ export async function startConsumer<DB extends InboxDatabase, M extends Record<s
   const deliveryLimit = options.deliveryLimit ?? DEFAULT_DELIVERY_LIMIT
   const retryDelayMs = options.retryDelayMs ?? 100
   const { queue } = serviceQueueNames(prefix, service)
+  const { deadLetterExchange } = topologyNames(prefix)
+  const metrics = options.metrics
   const stats: ConsumerStats = { received: 0, handled: 0, duplicates: 0, failed: 0, deadLettered: 0, held: 0 }
   const inFlight = new Set<Promise<void>>()
   let current: { channel: Channel, consumerTag: string } | null = null
@@ -186,26 +192,36 @@ export async function startConsumer<DB extends InboxDatabase, M extends Record<s
       parsed = parse(message)
     } catch (err) {
       const rejection = err instanceof Rejection ? err : new Rejection(errorMessage(err))
-      stats.deadLettered++
       log.error({
         event_id: message.properties.messageId ?? null,
+        correlation_id: message.properties.correlationId ?? null,
         routing_key: routingKey,
         queue,
         reason: rejection.reason,
         problems: rejection.problems
       }, 'invalid message sent to the dead-letter queue')
-      settle(channel, message, 'dead-letter')
+      await deadLetter(channel, message, { cause: 'invalid', reason: rejection.reason, problems: rejection.problems, deliveries: deliveryCount(message) + 1 })
       return
     }
     const { handler, event } = parsed
+    // every line about this event carries its correlation id: one grep follows an order across services
+    const about = { event_id: event.id, type: event.type, correlation_id: event.correlation_id }
     const apply = (): Promise<boolean> => applyEvent(options.db, handler, event, routingKey)
+    const started = performance.now()
     try {
-      const applied = await applyHolding(channel, message, apply)
+      const applied = await applyHolding(channel, message, apply, about)
       if (applied === undefined) return
-      if (applied) stats.handled++
-      else {
+      const seconds = (performance.now() - started) / 1000
+      metrics?.processing.observe({ type: event.type }, seconds)
+      if (applied) {
+        stats.handled++
+        metrics?.consumed.inc({ type: event.type, outcome: 'applied' })
+        metrics?.lag.observe({ type: event.type }, Math.max(0, (Date.now() - Date.parse(event.occurred_at)) / 1000))
+        log.info({ ...about, duration_ms: Math.round(seconds * 1000) }, 'event applied')
+      } else {
         stats.duplicates++
-        log.info({ event_id: event.id, routing_key: routingKey }, 'duplicate event skipped')
+        metrics?.consumed.inc({ type: event.type, outcome: 'duplicate' })
+        log.info(about, 'duplicate event skipped')
       }
       settle(channel, message, 'ack')
     } catch (err) {
@@ -214,21 +230,55 @@ export async function startConsumer<DB extends InboxDatabase, M extends Record<s
       const giveUp = deliveries > deliveryLimit
       log.error({
         err,
-        event_id: event.id,
+        ...about,
         routing_key: routingKey,
-        correlation_id: event.correlation_id,
         delivery: deliveries,
         delivery_limit: deliveryLimit
       }, giveUp ? 'event handler failed for the last time; sent to the dead-letter queue' : 'event handler failed; the message will be redelivered')
       if (giveUp) {
-        stats.deadLettered++
-        settle(channel, message, 'dead-letter')
+        await deadLetter(channel, message, { cause: 'delivery_limit', reason: `the handler failed ${deliveries} times; last: ${errorMessage(err)}`, deliveries, type: event.type })
       } else {
+        metrics?.retried.inc({ type: event.type, reason: 'handler_failed' })
         // a handler that fails for a reason of its own gets a little longer each time
         if (retryDelayMs > 0) await sleep(Math.min(RETRY_DELAY_MAX_MS, retryDelayMs * 2 ** (deliveries - 1)), stopping.signal)
         settle(channel, message, 'requeue')
       }
     }
+  }
+
+  /**
+   * Sends a message to the dead-letter queue with why: the consumer publishes
+   * a copy to the dead-letter exchange with the reason in its headers (what
+   * `npm run dlq -- list` shows), then acks the original. A rejected message
+   * would get there too, but with only "rejected" to say for itself. Should
+   * that publish fail, the message is rejected after all: it reaches the
+   * dead-letter queue without its reason, never lost.
+   */
+  async function deadLetter (channel: Channel, message: ConsumeMessage, why: { cause: DeadLetterCause, reason: string, problems?: Problem[], deliveries: number, type?: string }): Promise<void> {
+    stats.deadLettered++
+    metrics?.deadLettered.inc({ type: why.type ?? message.properties.type ?? 'unknown', reason: why.cause })
+    const { headers = {}, messageId, type, correlationId } = message.properties as { headers?: Record<string, unknown>, messageId?: string, type?: string, correlationId?: string }
+    const now = new Date().toISOString()
+    try {
+      await connection.publish(service, message.content, {
+        exchange: deadLetterExchange,
+        messageId: messageId ?? '',
+        type: type ?? '',
+        ...(correlationId === undefined ? {} : { correlationId }),
+        headers: deadLetterHeaders(headers, {
+          routingKey: message.fields.routingKey,
+          cause: why.cause,
+          reason: why.problems === undefined || why.problems.length === 0 ? why.reason : `${why.reason}: ${why.problems.map((p) => `${p.path === '' ? '/' : p.path} ${p.message}`).join('; ')}`,
+          deliveries: why.deliveries,
+          at: now
+        })
+      })
+    } catch (err) {
+      log.warn({ event_id: messageId ?? null, reason: errorMessage(err) }, 'could not send the message to the dead-letter queue with its reason; rejecting it (it gets there without one)')
+      settle(channel, message, 'dead-letter')
+      return
+    }
+    settle(channel, message, 'ack')
   }
 
   /**
@@ -242,7 +292,7 @@ export async function startConsumer<DB extends InboxDatabase, M extends Record<s
   /** A held message is let go, unsettled, once the consumer stops or its channel closes (the broker redelivers it). */
   const letGo = (channel: Channel): boolean => stopped() || !openChannels.has(channel)
 
-  async function applyHolding (channel: Channel, message: ConsumeMessage, apply: () => Promise<boolean>): Promise<boolean | undefined> {
+  async function applyHolding (channel: Channel, message: ConsumeMessage, apply: () => Promise<boolean>, about: { event_id: string, type: string, correlation_id: string }): Promise<boolean | undefined> {
     const backoff = new Backoff(retryDelayMs > 0 ? retryDelayMs : 1, UNAVAILABLE_RETRY_MAX_MS)
     for (let attempt = 1; ; attempt++) {
       try {
@@ -250,11 +300,12 @@ export async function startConsumer<DB extends InboxDatabase, M extends Record<s
       } catch (err) {
         if (!databaseUnavailable(err)) throw err
         stats.held++
+        metrics?.retried.inc({ type: about.type, reason: 'database_unavailable' })
         if (letGo(channel)) return undefined
         const delay = backoff.next()
         // the first attempt and then every tenth: an outage of a minute is a handful of lines per message
         if (attempt === 1 || attempt % 10 === 0) {
-          log.warn({ event_id: message.properties.messageId, reason: errorMessage(err), attempt, retry_in_ms: delay }, 'database unavailable; holding the event and trying again')
+          log.warn({ ...about, reason: errorMessage(err), attempt, retry_in_ms: delay }, 'database unavailable; holding the event and trying again')
         }
         await sleep(delay, stopping.signal)
         if (letGo(channel)) return undefined

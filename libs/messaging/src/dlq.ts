@@ -4,22 +4,114 @@ import type { BrokerConnection } from './connection.js'
 import { errorMessage } from './log.js'
 import { serviceQueueNames } from './topology.js'
 
+/**
+ * The headers the consumer puts on a message it dead-letters: why, after how
+ * many deliveries, when. The first time survives a replay (a message that
+ * keeps coming back is one that needs a developer).
+ */
+export const DEAD_LETTER_HEADERS = {
+  cause: 'x-topup-dead-letter-cause',
+  reason: 'x-topup-dead-letter-reason',
+  deliveries: 'x-topup-deliveries',
+  at: 'x-topup-dead-lettered-at',
+  firstAt: 'x-topup-first-dead-lettered-at',
+  count: 'x-topup-dead-letter-count',
+  routingKey: 'x-topup-original-routing-key'
+} as const
+
+/** Headers of a message's dead-lettered copy: its own (minus the broker's bookkeeping) and why. */
+export function deadLetterHeaders (original: Record<string, unknown>, why: { routingKey: string, cause: string, reason: string, deliveries: number, at: string }): Record<string, unknown> {
+  const kept = withoutBookkeeping(original)
+  const firstAt = original[DEAD_LETTER_HEADERS.firstAt]
+  const count = original[DEAD_LETTER_HEADERS.count]
+  return {
+    ...kept,
+    [DEAD_LETTER_HEADERS.cause]: why.cause,
+    [DEAD_LETTER_HEADERS.reason]: why.reason.slice(0, 2000),
+    [DEAD_LETTER_HEADERS.deliveries]: why.deliveries,
+    [DEAD_LETTER_HEADERS.at]: why.at,
+    [DEAD_LETTER_HEADERS.firstAt]: typeof firstAt === 'string' ? firstAt : why.at,
+    [DEAD_LETTER_HEADERS.count]: (typeof count === 'number' ? count : 0) + 1,
+    [DEAD_LETTER_HEADERS.routingKey]: why.routingKey
+  }
+}
+
+/** A message's headers without what the broker and the last dead-lettering added (kept: the first time and the count). */
+function withoutBookkeeping (headers: Record<string, unknown>): Record<string, unknown> {
+  const dropped = new Set<string>(['x-death', 'x-first-death-exchange', 'x-first-death-queue', 'x-first-death-reason', 'x-last-death-exchange', 'x-last-death-queue', 'x-last-death-reason', 'x-delivery-count',
+    DEAD_LETTER_HEADERS.cause, DEAD_LETTER_HEADERS.reason, DEAD_LETTER_HEADERS.deliveries, DEAD_LETTER_HEADERS.at, DEAD_LETTER_HEADERS.routingKey])
+  return Object.fromEntries(Object.entries(headers).filter(([key]) => !dropped.has(key)))
+}
+
+/** One message in a dead-letter queue, as an operator reads it. */
+export interface DeadLetter {
+  eventId: string | null
+  type: string | null
+  correlationId: string | null
+  routingKey: string | null
+  /** `invalid` / `delivery_limit` (the consumer's), or the broker's own reason (`delivery_limit` when a process kept dying mid-message, `rejected`). */
+  cause: string
+  reason: string
+  /** Deliveries before it was dead-lettered, when known. */
+  deliveries: number | null
+  /** When it was first dead-lettered (ISO), when known; and how many times it has been. */
+  firstSeen: string | null
+  timesDeadLettered: number
+}
+
+interface BrokerDeath { reason?: unknown, count?: unknown, time?: unknown, 'routing-keys'?: unknown }
+
+/** What a dead-lettered message says about itself. */
+export function describeDeadLetter (message: GetMessage): DeadLetter {
+  const headers = (message.properties.headers ?? {}) as Record<string, unknown>
+  const deaths = Array.isArray(headers['x-death']) ? headers['x-death'] as BrokerDeath[] : []
+  const death = deaths[0]
+  const text = (value: unknown): string | null => typeof value === 'string' && value !== '' ? value : null
+  const count = (value: unknown): number | null => typeof value === 'number' ? value : null
+  const brokerTime = (value: unknown): string | null => {
+    // amqplib reads an AMQP timestamp as seconds since the epoch
+    const seconds = typeof value === 'number' ? value : count((value as { value?: unknown } | undefined)?.value)
+    return seconds === null ? null : new Date(seconds * 1000).toISOString()
+  }
+  const { messageId, type, correlationId } = message.properties as { messageId?: unknown, type?: unknown, correlationId?: unknown }
+  const ours = text(headers[DEAD_LETTER_HEADERS.cause])
+  return {
+    eventId: text(messageId),
+    type: text(type),
+    correlationId: text(correlationId),
+    routingKey: originalRoutingKey(message) ?? null,
+    cause: ours ?? text(death?.reason) ?? 'unknown',
+    reason: text(headers[DEAD_LETTER_HEADERS.reason]) ?? (death === undefined ? 'no reason recorded' : `dead-lettered by the broker (${String(death.reason)})`),
+    deliveries: count(headers[DEAD_LETTER_HEADERS.deliveries]) ?? count(headers['x-delivery-count']),
+    firstSeen: text(headers[DEAD_LETTER_HEADERS.firstAt]) ?? brokerTime(death?.time),
+    timesDeadLettered: count(headers[DEAD_LETTER_HEADERS.count]) ?? count(death?.count) ?? 1
+  }
+}
+
 export interface ReplayOptions {
   connection: BrokerConnection
   prefix: string
   service: string
   /** At most this many messages (default: all that are there now). */
   limit?: number
+  /** Only the messages with these event ids (default: every one). */
+  eventIds?: readonly string[]
 }
 
 export interface ReplayResult {
   replayed: number
   /** Messages left in the DLQ because their routing key could not be found. */
   skipped: number
+  /** Messages left in the DLQ because they were not asked for. */
+  kept: number
+  /** Asked-for event ids that were not in the DLQ. */
+  notFound: string[]
 }
 
 /** The routing key a dead-lettered message was first published with. */
 export function originalRoutingKey (message: GetMessage): string | undefined {
+  const ours: unknown = message.properties.headers?.[DEAD_LETTER_HEADERS.routingKey]
+  if (typeof ours === 'string' && ours !== '') return ours
   const deaths: unknown = message.properties.headers?.['x-death']
   if (Array.isArray(deaths)) {
     for (const death of deaths as unknown[]) {
@@ -37,46 +129,80 @@ export function originalRoutingKey (message: GetMessage): string | undefined {
 }
 
 /**
+ * Reads every message in a service's dead-letter queue and puts each back
+ * (unacknowledged gets, returned at the end): the queue is unchanged.
+ */
+export async function listDeadLetters (options: { connection: BrokerConnection, prefix: string, service: string }): Promise<DeadLetter[]> {
+  const { deadLetterQueue } = serviceQueueNames(options.prefix, options.service)
+  const channel = await options.connection.createChannel()
+  try {
+    const { messageCount } = await channel.checkQueue(deadLetterQueue)
+    const held: GetMessage[] = []
+    for (let i = 0; i < messageCount; i++) {
+      const message = await channel.get(deadLetterQueue, { noAck: false })
+      if (message === false) break
+      held.push(message)
+    }
+    // all back, in the order they came
+    if (held.length > 0) channel.nackAll(true)
+    return held.map(describeDeadLetter)
+  } finally {
+    await channel.close().catch(() => {})
+  }
+}
+
+/**
  * Moves messages from a service's dead-letter queue back to the events
  * exchange under their original routing key (each republished with a confirm
- * before it is removed from the DLQ). For an operator, once the cause is fixed.
+ * before it is removed from the DLQ): all of them, or those with the given
+ * event ids. For an operator, once the cause is fixed; an event that was
+ * applied meanwhile is skipped by the consumer's inbox.
  */
 export async function replayDeadLetters (options: ReplayOptions): Promise<ReplayResult> {
   const { deadLetterQueue } = serviceQueueNames(options.prefix, options.service)
   const channel = await options.connection.createChannel()
-  const result: ReplayResult = { replayed: 0, skipped: 0 }
+  const wanted = options.eventIds === undefined ? null : new Set(options.eventIds)
+  const result: ReplayResult = { replayed: 0, skipped: 0, kept: 0, notFound: [] }
+  const found = new Set<string>()
   const keep: GetMessage[] = []
   try {
     const { messageCount } = await channel.checkQueue(deadLetterQueue)
     const limit = Math.min(options.limit ?? messageCount, messageCount)
-    for (let i = 0; i < limit; i++) {
+    for (let i = 0; i < messageCount && result.replayed < limit; i++) {
       const message = await channel.get(deadLetterQueue, { noAck: false })
       if (message === false) break
+      const { headers = {}, messageId, type, correlationId } = message.properties as {
+        headers?: Record<string, unknown>, messageId?: string, type?: string, correlationId?: string
+      }
+      if (wanted !== null && (messageId === undefined || !wanted.has(messageId))) {
+        result.kept++
+        keep.push(message)
+        continue
+      }
+      if (messageId !== undefined) found.add(messageId)
       const routingKey = originalRoutingKey(message)
       if (routingKey === undefined) {
         result.skipped++
         keep.push(message)
         continue
       }
-      const { headers = {}, messageId, type, correlationId } = message.properties as {
-        headers?: Record<string, unknown>, messageId?: string, type?: string, correlationId?: string
-      }
-      const { 'x-death': _death, 'x-first-death-exchange': _e, 'x-first-death-queue': _q, 'x-first-death-reason': _r, 'x-delivery-count': _c, ...kept } = headers
       try {
         await options.connection.publish(routingKey, message.content, {
           messageId: messageId ?? '',
           type: type ?? '',
           ...(correlationId === undefined ? {} : { correlationId }),
-          headers: { ...kept, 'x-replayed-from': deadLetterQueue }
+          headers: { ...withoutBookkeeping(headers), 'x-replayed-from': deadLetterQueue, 'x-replayed-at': new Date().toISOString() }
         })
       } catch (err) {
         channel.nack(message, false, true)
+        for (const kept of keep) channel.nack(kept, false, true)
         throw new Error(`replay stopped after ${result.replayed} messages: ${errorMessage(err)}`, { cause: err })
       }
       channel.ack(message)
       result.replayed++
     }
     for (const message of keep) channel.nack(message, false, true)
+    if (wanted !== null) result.notFound = [...wanted].filter((id) => !found.has(id))
     return result
   } finally {
     await channel.close().catch(() => {})

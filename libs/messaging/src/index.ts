@@ -12,6 +12,10 @@ export {
   applyEvent, defineHandler, defineHandlers, deliverEvent, startConsumer,
   type AnyEventHandler, type Consumer, type ConsumerOptions, type ConsumerStats, type EventHandler, type EventHandlers
 } from './consumer.js'
-export { originalRoutingKey, replayDeadLetters, type ReplayOptions, type ReplayResult } from './dlq.js'
+export {
+  DEAD_LETTER_HEADERS, deadLetterHeaders, describeDeadLetter, listDeadLetters, originalRoutingKey, replayDeadLetters,
+  type DeadLetter, type ReplayOptions, type ReplayResult
+} from './dlq.js'
+export { backlogMetrics, messagingMetrics, type DeadLetterCause, type MessagingMetrics } from './metrics.js'
 export { default as messaging, type Messaging, type MessagingOptions } from './plugin.js'
 export type { Logger } from './log.js'

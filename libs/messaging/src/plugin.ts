@@ -6,6 +6,7 @@ import { BrokerConnection } from './connection.js'
 import { startConsumer, type AnyEventHandler, type Consumer, type EventHandlers } from './consumer.js'
 import { pruneInbox, pruneSentEvents, type InboxDatabase, type OutboxDatabase } from './outbox.js'
 import { startOutboxRelay, type OutboxRelay } from './relay.js'
+import { backlogMetrics, messagingMetrics } from './metrics.js'
 
 export interface MessagingOptions {
   /** AMQP URL of RabbitMQ. */
@@ -84,6 +85,18 @@ export default fp(async function messaging (app: FastifyInstance, options: Messa
     if (!connection.isConnected()) throw new Error('not connected to RabbitMQ')
   })
 
+  // the app's metrics registry (createServer's); a bare Fastify app in a test has none
+  const metrics = app.hasDecorator('metricsRegistry') ? messagingMetrics(app.metricsRegistry) : undefined
+  const consumes = Object.keys(options.handlers ?? {}).length > 0
+  if (app.hasDecorator('metricsRegistry')) {
+    backlogMetrics(app.metricsRegistry, {
+      connection,
+      prefix: options.prefix,
+      ...(options.publishes === true ? { db: options.db as unknown as Kysely<OutboxDatabase> } : {}),
+      ...(consumes ? { service: options.service } : {})
+    })
+  }
+
   app.addHook('onReady', async () => {
     if (options.publishes === true) {
       state.relay = startOutboxRelay({
@@ -91,6 +104,7 @@ export default fp(async function messaging (app: FastifyInstance, options: Messa
         connection,
         log,
         ...(options.databaseUrl === undefined ? {} : { notifyUrl: options.databaseUrl }),
+        ...(metrics === undefined ? {} : { metrics }),
         ...options.relay
       })
     }
@@ -103,6 +117,7 @@ export default fp(async function messaging (app: FastifyInstance, options: Messa
         handlers,
         db: options.db as unknown as Kysely<InboxDatabase>,
         log,
+        ...(metrics === undefined ? {} : { metrics }),
         ...(options.prefetch === undefined ? {} : { prefetch: options.prefetch }),
         ...(options.deliveryLimit === undefined ? {} : { deliveryLimit: options.deliveryLimit }),
         ...(options.consumerRetryDelayMs === undefined ? {} : { retryDelayMs: options.consumerRetryDelayMs })

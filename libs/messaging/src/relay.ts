@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely'
 import pg from 'pg'
 import type { BrokerConnection } from './connection.js'
 import { Backoff, errorMessage, sleep, type Logger } from './log.js'
+import type { MessagingMetrics } from './metrics.js'
 import { OUTBOX_NOTIFY_CHANNEL, type OutboxDatabase } from './outbox.js'
 
 export interface OutboxRelayOptions<DB extends OutboxDatabase> {
@@ -21,6 +22,8 @@ export interface OutboxRelayOptions<DB extends OutboxDatabase> {
   /** Backoff after a failure (broker or database). Defaults 100 → 5000 ms. */
   retryInitialMs?: number
   retryMaxMs?: number
+  /** Counts the events published, per type, when given. */
+  metrics?: MessagingMetrics
 }
 
 export interface RelayStats {
@@ -40,7 +43,7 @@ export interface OutboxRelay {
   stop: () => Promise<void>
 }
 
-interface BatchResult { selected: number, published: number, failed: number }
+interface BatchResult { selected: number, published: number, failed: number, publishedTypes: string[] }
 
 /**
  * Publishes unsent outbox rows in order, with publisher confirms, and marks
@@ -80,7 +83,7 @@ export function startOutboxRelay<DB extends OutboxDatabase> (options: OutboxRela
         .forUpdate()
         .skipLocked()
         .execute()
-      if (rows.length === 0) return { selected: 0, published: 0, failed: 0 }
+      if (rows.length === 0) return { selected: 0, published: 0, failed: 0, publishedTypes: [] }
       // published in id order on one channel; confirms awaited together
       const results = await Promise.allSettled(rows.map(async (row) => {
         await connection.publish(row.routing_key, Buffer.from(JSON.stringify(row.payload)), {
@@ -88,12 +91,15 @@ export function startOutboxRelay<DB extends OutboxDatabase> (options: OutboxRela
         })
       }))
       const sent: string[] = []
+      const publishedTypes: string[] = []
       const failed: Array<{ id: string, reason: string }> = []
       results.forEach((result, i) => {
         const row = rows[i]
         if (row === undefined) return
-        if (result.status === 'fulfilled') sent.push(row.id)
-        else failed.push({ id: row.id, reason: errorMessage(result.reason) })
+        if (result.status === 'fulfilled') {
+          sent.push(row.id)
+          publishedTypes.push(row.type)
+        } else failed.push({ id: row.id, reason: errorMessage(result.reason) })
       })
       if (sent.length > 0) {
         await trx.updateTable('outbox').set({ sent_at: sql<Date>`now()` }).where('id', 'in', sent).execute()
@@ -105,7 +111,7 @@ export function startOutboxRelay<DB extends OutboxDatabase> (options: OutboxRela
         stats.lastError = failed[0]?.reason ?? null
         log.warn({ failed: failed.length, published: sent.length, reason: stats.lastError }, 'outbox relay could not publish some events; will retry')
       }
-      return { selected: rows.length, published: sent.length, failed: failed.length }
+      return { selected: rows.length, published: sent.length, failed: failed.length, publishedTypes }
     })
   }
 
@@ -131,6 +137,8 @@ export function startOutboxRelay<DB extends OutboxDatabase> (options: OutboxRela
       }
       stats.batches++
       stats.published += result.published
+      // counted once the marks are committed: a batch rolled back is published (and counted) again
+      for (const type of result.publishedTypes) options.metrics?.published.inc({ type })
       stats.failures += result.failed
       if (result.failed > 0) {
         await sleep(backoff.next(), stopping.signal)

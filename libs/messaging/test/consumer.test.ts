@@ -121,7 +121,7 @@ t.test('consumer', async (t) => {
     await waitFor('dead-lettered again', async () => (await dlq.checkQueue(deadLetterQueue)).messageCount === 1, 15_000)
     failures.delete(event.id)
     const result = await replayDeadLetters({ connection, prefix: env.prefix, service })
-    t.same(result, { replayed: 1, skipped: 0 })
+    t.same(result, { replayed: 1, skipped: 0, kept: 0, notFound: [] })
     await waitFor('applied after replay', async () => (await effectCounts(env.db)).get(event.id) === 1, 5000)
     t.equal((await dlq.checkQueue(deadLetterQueue)).messageCount, 0, 'DLQ empty')
   })

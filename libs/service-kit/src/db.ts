@@ -1,5 +1,6 @@
 import { Kysely, Migrator, PostgresDialect, sql, type Migration } from 'kysely'
 import pg from 'pg'
+import { Gauge } from './metrics.js'
 import fp from 'fastify-plugin'
 import type { App } from './server.js'
 
@@ -107,8 +108,26 @@ export async function openDatabase<DB> (app: App, options: DatabaseOptions): Pro
     if (pool.waitingCount > 0 && Date.now() - lastAnswered < 1000) return
     await sql`SELECT 1`.execute(db)
   })
+  poolMetrics(app, pool, options.poolSize ?? 10)
   app.addHook('onClose', async () => { await db.destroy() })
   return db
+}
+
+/** The pool's use, read when Prometheus scrapes: connections in use, idle, and queries waiting for one. */
+function poolMetrics (app: App, pool: pg.Pool, max: number): void {
+  if (!app.hasDecorator('metricsRegistry')) return
+  new Gauge({
+    name: 'db_pool_connections',
+    help: 'PostgreSQL pool connections by state (in_use, idle, max) and queries waiting for one (waiting)',
+    labelNames: ['state'],
+    registers: [app.metricsRegistry],
+    collect () {
+      this.set({ state: 'in_use' }, pool.totalCount - pool.idleCount)
+      this.set({ state: 'idle' }, pool.idleCount)
+      this.set({ state: 'waiting' }, pool.waitingCount)
+      this.set({ state: 'max' }, max)
+    }
+  })
 }
 
 /**

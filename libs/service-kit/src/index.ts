@@ -8,3 +8,4 @@ export { databasePlugin, openDatabase, survivePoolClientErrors, ensureDatabase, 
 export { databaseUnavailable } from './db-errors.js'
 export { loggerOptions, redactedPaths } from './logger.js'
 export { ErrorResponse, errorResponses } from './schemas.js'
+export { default as metrics, Counter, Gauge, Histogram, Registry, type MetricsOptions } from './metrics.js'
