@@ -1,6 +1,8 @@
 import type { Migration } from 'kysely'
 import * as createTransactions from './2026-11-25T0900_create_transactions.js'
 import * as createOutboxInbox from './2026-11-25T0910_create_outbox_inbox.js'
+import * as transactionExpiry from './2026-12-03T0900_transaction_expiry.js'
+import * as webhookMatchedSecret from './2026-12-03T0910_webhook_matched_secret.js'
 
 /**
  * Applied in name order; a migration, once shipped, is never edited. The
@@ -9,5 +11,7 @@ import * as createOutboxInbox from './2026-11-25T0910_create_outbox_inbox.js'
  */
 export const migrations: Record<string, Migration> = {
   '2026-11-25T0900_create_transactions': createTransactions,
-  '2026-11-25T0910_create_outbox_inbox': createOutboxInbox
+  '2026-11-25T0910_create_outbox_inbox': createOutboxInbox,
+  '2026-12-03T0900_transaction_expiry': transactionExpiry,
+  '2026-12-03T0910_webhook_matched_secret': webhookMatchedSecret
 }

@@ -4,12 +4,18 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { migrations } from '../migrations/index.js'
 import type { PaymentsConfig } from './config.js'
 import { subscriptions } from './handlers/index.js'
+import paymentExpiry from './plugins/payment-expiry.js'
 import webhook from './routes/webhook/index.js'
 
-/** The payments service as a plugin: transactions and the signed webhook that settles them. */
+/** The payments service as a plugin: transactions, the signed webhook that settles them and the sweep that expires the stuck ones. */
 const paymentsApp: FastifyPluginAsyncTypebox<{ config: PaymentsConfig }> = async (app, { config }) => {
   await app.register(infrastructure, { service: 'payments', config, migrations, publishes: true, handlers: subscriptions(config.PAYMENT_PROVIDER) })
-  await app.register(webhook, { secret: config.PAYMENT_WEBHOOK_SECRET, toleranceSeconds: config.WEBHOOK_TOLERANCE_SECONDS, provider: config.PAYMENT_PROVIDER })
+  await app.register(webhook, {
+    secrets: { current: config.PAYMENT_WEBHOOK_SECRET, previous: config.PAYMENT_WEBHOOK_SECRET_PREVIOUS },
+    toleranceSeconds: config.WEBHOOK_TOLERANCE_SECONDS,
+    provider: config.PAYMENT_PROVIDER
+  })
+  await app.register(paymentExpiry, { olderThanMinutes: config.PAYMENT_EXPIRY_MINUTES, everySeconds: config.PAYMENT_EXPIRY_SWEEP_SECONDS })
 }
 
 export default paymentsApp
@@ -25,7 +31,7 @@ export const buildApp = async (config: PaymentsConfig, options: BuildOptions = {
         type: 'apiKey',
         in: 'header',
         name: 'X-Topup-Signature',
-        description: 't=<unix seconds>,v1=<hex HMAC-SHA256(PAYMENT_WEBHOOK_SECRET, "<t>.<raw body>")>; t within 300 s of now'
+        description: 't=<unix seconds>,v1=<hex HMAC-SHA256(PAYMENT_WEBHOOK_SECRET, "<t>.<raw body>")>; t within 300 s of now. During a secret rotation PAYMENT_WEBHOOK_SECRET_PREVIOUS is accepted too'
       }
     }
   }

@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
+import type { MatchedSecret } from './db/schema.js'
 
 /**
  * The webhook signature of docs/DESIGN.md §2.2:
@@ -6,13 +7,26 @@ import { createHmac, timingSafeEqual } from 'node:crypto'
  * Several v1 values may be given (during a secret rotation); one must match.
  */
 export function signPayload (secret: string, rawBody: string | Buffer, timestamp: number): string {
-  const mac = createHmac('sha256', secret).update(`${timestamp}.`).update(rawBody).digest('hex')
-  return `t=${timestamp},v1=${mac}`
+  return `t=${timestamp},v1=${mac(secret, rawBody, timestamp)}`
 }
 
-export type SignatureCheck = { ok: true } | { ok: false, reason: string }
+function mac (secret: string, rawBody: string | Buffer, timestamp: number): string {
+  return createHmac('sha256', secret).update(`${timestamp}.`).update(rawBody).digest('hex')
+}
 
-export function verifySignature (header: string | undefined, secret: string, rawBody: Buffer, toleranceSeconds: number, nowSeconds = Math.floor(Date.now() / 1000)): SignatureCheck {
+/**
+ * The secrets a call may be signed with: PAYMENT_WEBHOOK_SECRET and, during
+ * a rotation, PAYMENT_WEBHOOK_SECRET_PREVIOUS.
+ */
+export interface WebhookSecrets {
+  current: string
+  previous?: string | undefined
+}
+
+/** `secret`: which one verified the call (recorded in webhook_calls.matched_secret). */
+export type SignatureCheck = { ok: true, secret: MatchedSecret } | { ok: false, reason: string }
+
+export function verifySignature (header: string | undefined, secrets: WebhookSecrets, rawBody: Buffer, toleranceSeconds: number, nowSeconds = Math.floor(Date.now() / 1000)): SignatureCheck {
   if (header === undefined || header === '') return { ok: false, reason: 'missing X-Topup-Signature header' }
   let timestamp: number | undefined
   const signatures: string[] = []
@@ -23,7 +37,13 @@ export function verifySignature (header: string | undefined, secret: string, raw
   }
   if (timestamp === undefined || signatures.length === 0) return { ok: false, reason: 'malformed X-Topup-Signature header' }
   if (Math.abs(nowSeconds - timestamp) > toleranceSeconds) return { ok: false, reason: 'signature timestamp outside the tolerance' }
-  const expected = Buffer.from(createHmac('sha256', secret).update(`${timestamp}.`).update(rawBody).digest('hex'), 'utf8')
-  const matches = signatures.some((candidate) => timingSafeEqual(Buffer.from(candidate, 'utf8'), expected))
-  return matches ? { ok: true } : { ok: false, reason: 'signature does not match' }
+  const matches = (secret: string): boolean => {
+    const expected = Buffer.from(mac(secret, rawBody, timestamp), 'utf8')
+    // every candidate compared, in constant time each: no early exit tells which one matched
+    return signatures.map((candidate) => timingSafeEqual(Buffer.from(candidate, 'utf8'), expected)).includes(true)
+  }
+  // the current secret first: a provider that sends both (v1 for each) has switched
+  if (matches(secrets.current)) return { ok: true, secret: 'current' }
+  if (secrets.previous !== undefined && matches(secrets.previous)) return { ok: true, secret: 'previous' }
+  return { ok: false, reason: 'signature does not match' }
 }

@@ -1,5 +1,5 @@
 import type { Insertable, Kysely, Transaction } from 'kysely'
-import type { Database, WebhookCallsTable } from './schema.js'
+import type { Database, MatchedSecret, WebhookCallsTable } from './schema.js'
 
 const MAX_BODY = 4096
 /** An unsigned call is anyone's: keep enough to investigate, not enough to fill the table. */
@@ -23,6 +23,8 @@ export interface WebhookAudit {
   outcome: string
   transactionId?: string
   status?: string
+  /** Which webhook secret verified the signature (current or previous, during a rotation). */
+  secret?: MatchedSecret
 }
 
 /** The call as it was received (the raw bytes the signature covers). */
@@ -38,7 +40,8 @@ export function webhookCallRow (call: ReceivedCall, audit: WebhookAudit, respons
     requested_status: audit.status ?? null,
     response_status: responseStatus,
     outcome: audit.outcome,
-    body: call.body
+    body: call.body,
+    matched_secret: audit.secret ?? null
   }
 }
 

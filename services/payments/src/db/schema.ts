@@ -13,9 +13,20 @@ export interface TransactionsTable {
   currency: string
   status: PaymentStatus
   provider: string
+  /** The order's created_at (backdated in development). */
   created_at: ColumnType<Date, Date, Date>
   updated_at: ColumnType<Date, Date, Date>
+  /** When payments recorded the pending transaction (database clock): the expiry sweep's age counts from here. */
+  recorded_at: ColumnType<Date, Date | undefined, never>
+  /** Why a failed transaction failed when the provider did not say so: `expired` (the sweep); null otherwise. */
+  failure_reason: ColumnType<FailureReason | null, FailureReason | null | undefined, FailureReason | null>
 }
+
+/** A failure payments decided itself (the provider's own failures carry none). */
+export type FailureReason = 'expired'
+
+/** Which accepted webhook secret verified a call (docs/DESIGN.md §2.2, rotation). */
+export type MatchedSecret = 'current' | 'previous'
 
 /** Every webhook call, accepted or not: the audit trail. */
 export interface WebhookCallsTable {
@@ -29,6 +40,8 @@ export interface WebhookCallsTable {
   response_status: number
   outcome: string
   body: string
+  /** Null when the signature did not verify. */
+  matched_secret: ColumnType<MatchedSecret | null, MatchedSecret | null | undefined, MatchedSecret | null>
 }
 
 /** The payments database: transactions, the webhook audit, the outbox it publishes from and the inbox it consumes into. */

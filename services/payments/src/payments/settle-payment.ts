@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely'
 import { recordWebhookCall, webhookCallRow, type ReceivedCall } from '../db/audit.js'
-import type { Database } from '../db/schema.js'
-import { settleTransaction, type Settlement } from '../db/transactions.js'
+import type { Database, MatchedSecret } from '../db/schema.js'
+import { settleTransaction, type Settlement, type TransactionRow } from '../db/transactions.js'
 import { recordPaymentStatusChanged } from '../events.js'
 
 export interface SettlePayment {
@@ -12,14 +12,21 @@ export interface SettlePayment {
   at: Date
   /** The signed call that asks for it: recorded with the move when there is one. */
   call: ReceivedCall
+  /** Which webhook secret verified that call (the audit's matched_secret). */
+  secret?: MatchedSecret
+}
+
+/** An expired transaction says so in the audit of every later call: the provider reported on it too late. */
+function expired (row: TransactionRow): string {
+  return row.failure_reason === 'expired' ? ' (expired)' : ''
 }
 
 /** The audit's outcome of a settlement: what happened to the transaction. */
 export function outcomeOf (settlement: Settlement, status: SettlePayment['status']): string {
   switch (settlement.kind) {
     case 'missing': return 'unknown transaction'
-    case 'conflict': return `already ${settlement.row.status}`
-    case 'unchanged': return 'repeat of the current status'
+    case 'conflict': return `already ${settlement.row.status}${expired(settlement.row)}`
+    case 'unchanged': return `repeat of the current status${expired(settlement.row)}`
     case 'settled': return `pending → ${status}`
   }
 }
@@ -38,7 +45,7 @@ export async function settlePayment (db: Kysely<Database>, payment: SettlePaymen
     const settlement = await settleTransaction(trx, payment.transactionId, payment.status, payment.at)
     if (settlement.kind === 'settled') {
       await recordPaymentStatusChanged(trx, settlement.row, settlement.previous, payment.provider, payment.call.requestId)
-      const audit = { signatureValid: true, transactionId: payment.transactionId, status: payment.status, outcome: outcomeOf(settlement, payment.status) }
+      const audit = { signatureValid: true, transactionId: payment.transactionId, status: payment.status, outcome: outcomeOf(settlement, payment.status), ...(payment.secret === undefined ? {} : { secret: payment.secret }) }
       await recordWebhookCall(trx, webhookCallRow(payment.call, audit, 200))
     }
     return settlement

@@ -3,13 +3,16 @@ import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { errorResponses, HttpError } from '@topup/service-kit'
 import { recordWebhookCall, webhookCallRow, type ReceivedCall, type WebhookAudit } from '../../db/audit.js'
+import type { MatchedSecret } from '../../db/schema.js'
 import { outcomeOf, settlePayment } from '../../payments/settle-payment.js'
-import { verifySignature } from '../../signature.js'
+import { verifySignature, type WebhookSecrets } from '../../signature.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The exact bytes the signature covers. */
     rawBody?: Buffer
+    /** Which webhook secret verified the call (set once the signature checks out). */
+    matchedSecret?: MatchedSecret
     /** What the audit says of this call; `recorded` when it was written with the settlement itself. */
     webhookAudit?: WebhookAudit & { recorded?: boolean }
   }
@@ -32,7 +35,12 @@ const WebhookResult = Type.Object({
 
 const MALFORMED = Symbol('malformed JSON')
 
-export interface WebhookOptions { secret: string, toleranceSeconds: number, provider: string }
+export interface WebhookOptions {
+  /** The current secret and, during a rotation, the previous one: a call signed with either is accepted. */
+  secrets: WebhookSecrets
+  toleranceSeconds: number
+  provider: string
+}
 
 const webhook: FastifyPluginAsyncTypebox<WebhookOptions> = async (app, options) => {
   // Encapsulated: only this route keeps the raw body, which the signature covers.
@@ -75,32 +83,40 @@ const webhook: FastifyPluginAsyncTypebox<WebhookOptions> = async (app, options) 
       response: { 200: WebhookResult, ...errorResponses(400, 401, 404, 409) }
     },
     preValidation: async (request) => {
-      const check = verifySignature(request.headers['x-topup-signature'] as string | undefined, options.secret, request.rawBody ?? Buffer.alloc(0), options.toleranceSeconds)
+      const check = verifySignature(request.headers['x-topup-signature'] as string | undefined, options.secrets, request.rawBody ?? Buffer.alloc(0), options.toleranceSeconds)
       if (!check.ok) {
         request.webhookAudit = { signatureValid: false, outcome: check.reason }
         request.log.warn({ reason: check.reason }, 'webhook signature rejected')
         throw new HttpError(401, 'Invalid or missing webhook signature.')
       }
+      request.matchedSecret = check.secret
       if ((request.body as unknown) === MALFORMED) {
-        request.webhookAudit = { signatureValid: true, outcome: 'malformed JSON' }
+        request.webhookAudit = { signatureValid: true, secret: check.secret, outcome: 'malformed JSON' }
         throw new HttpError(400, 'Malformed JSON body.')
       }
       // what the audit says if schema validation refuses the body
-      request.webhookAudit = { signatureValid: true, outcome: 'invalid body' }
+      request.webhookAudit = { signatureValid: true, secret: check.secret, outcome: 'invalid body' }
     }
   }, async (request) => {
     const { transaction_id: transactionId, status } = request.body
-    const audit = { signatureValid: true, transactionId, status }
+    const secret = request.matchedSecret ?? 'current'
+    const audit = { signatureValid: true, transactionId, status, secret }
     // what the audit says if the settlement itself fails (a 500)
     request.webhookAudit = { ...audit, outcome: 'settlement failed' }
-    const settlement = await settlePayment(app.db, { transactionId, status, provider: options.provider, at: new Date(), call: received(request) })
+    const settlement = await settlePayment(app.db, { transactionId, status, provider: options.provider, at: new Date(), call: received(request), secret })
     request.webhookAudit = { ...audit, outcome: outcomeOf(settlement, status), recorded: settlement.kind === 'settled' }
+    if (settlement.kind !== 'missing' && settlement.kind !== 'settled' && settlement.row.failure_reason === 'expired') {
+      // the provider reported after the expiry sweep failed the payment: a success here
+      // means money taken for a failed order, which an operator must reconcile
+      const log = status === 'success' ? request.log.warn.bind(request.log) : request.log.info.bind(request.log)
+      log({ transactionId, orderId: settlement.row.order_id, status }, 'webhook for an expired transaction')
+    }
     switch (settlement.kind) {
       case 'missing': throw new HttpError(404, 'Unknown transaction.')
       case 'conflict': throw new HttpError(409, `Transaction is already ${settlement.row.status}.`)
       case 'unchanged': return { transaction_id: transactionId, status, changed: false }
       case 'settled':
-        request.log.info({ transactionId, status }, 'payment settled')
+        request.log.info({ transactionId, status, secret }, 'payment settled')
         return { transaction_id: transactionId, status, changed: true }
     }
   })
