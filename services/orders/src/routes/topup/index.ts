@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { errorResponses, HttpError } from '@topup/service-kit'
+import { Counter, errorResponses, HttpError } from '@topup/service-kit'
 import { keepPriceLiteral } from '../../db/decimal.js'
 import { placeOrder } from '../../orders/place-order.js'
 import { BACKDATING_DISABLED, BACKDATING_HEADER, BACKDATING_IN_PRODUCTION, parseBackdating } from '../../backdating.js'
@@ -37,6 +37,9 @@ const topup: FastifyPluginAsyncTypebox<TopupOptions> = async (app, options) => {
       done(null, keepPriceLiteral(text, parsed))
     })
   })
+  // a business figure for /metrics: orders placed (not their idempotent replays)
+  const ordersCreated = new Counter({ name: 'orders_created_total', help: 'Top-up orders created', registers: [app.metricsRegistry] })
+
   app.post('/api/topup/', {
     // who first (no token is a 401), then how often (ORDER_MAX_PER_USER / ORDER_MAX_PER_IP)
     onRequest: [app.authenticate, app.orderRateLimit],
@@ -66,6 +69,7 @@ const topup: FastifyPluginAsyncTypebox<TopupOptions> = async (app, options) => {
       correlationId: request.id
     })
     if (placed.replayed) reply.header('idempotent-replayed', 'true')
+    else ordersCreated.inc()
     return await reply.code(201).send(placed.body)
   })
 }
