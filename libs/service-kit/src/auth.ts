@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import fastifyJwt from '@fastify/jwt'
 import buildGetJwks from 'get-jwks'
+import { createSigner } from 'fast-jwt'
 import { HttpError } from './errors.js'
 
 /** What an access token says about its holder. */
@@ -31,19 +32,37 @@ declare module 'fastify' {
     authenticate: (request: FastifyRequest) => Promise<void>
     /** onRequest hook: a valid access token of a staff member (401, then 403). */
     requireStaff: (request: FastifyRequest) => Promise<void>
+    /** A new access token, signed with the newest key. Only in auth (tokens registered with `signingKeys`). */
+    signAccessToken: (claims: AccessTokenClaims) => string
   }
 }
 
 export const ACCESS_TOKEN_ALGORITHM = 'ES256' as const
 export const ACCESS_TOKEN_TTL = '15m'
 
+/** An access token's lifetime in milliseconds (ACCESS_TOKEN_TTL). */
+export const ACCESS_TOKEN_TTL_MS = 15 * 60_000
+
+/**
+ * The auth service's own keys: several while a rotation is under way (see
+ * services/auth/src/keyring.ts).
+ */
+export interface SigningKeys {
+  /** The key new tokens are signed with (the newest one). */
+  signing: () => { privateKeyPem: string, kid: string }
+  /** The public key (PEM) of a key id auth lists; undefined for one it does not (unknown, or removed). */
+  publicKey: (kid: string) => Promise<string | undefined>
+}
+
 export interface TokenOptions {
   issuer: string
   audience: string
-  /** The auth service signs with its own key pair. */
-  signingKey?: { privateKeyPem: string, publicKeyPem: string, kid: string }
+  /** The auth service signs with its own keys and verifies with them. */
+  signingKeys?: SigningKeys
   /** Every other service verifies with the keys auth publishes (JWKS). */
   jwksBaseUrl?: string
+  /** How long a key fetched from the JWKS is used before auth is asked again (KEY_TTL_MS; shorter in tests). */
+  keyTtlMs?: number
 }
 
 const JWKS_UNAVAILABLE = 'JWKS_UNAVAILABLE'
@@ -57,27 +76,49 @@ function unavailable (cause: unknown): Error {
   return Object.assign(new Error('the token keys cannot be fetched from auth'), { code: JWKS_UNAVAILABLE, cause })
 }
 
-/** How long a fetched key is used before auth is asked again (get-jwks keeps the JWK as long). */
-const KEY_TTL_MS = 10 * 60_000
+/**
+ * How long a fetched key is used before auth is asked again. It bounds how
+ * long a key removed from auth's JWKS (npm run rotate-key -- --remove) is
+ * still accepted here: at most this after auth stopped listing it.
+ */
+export const KEY_TTL_MS = 60_000
+/**
+ * While auth cannot be reached (no answer, an error), a key it listed at the
+ * last fetch is used for this long after that fetch, so a short auth outage
+ * does not turn every request into a 503. A key auth answers without (it was
+ * removed) is refused at once.
+ */
+const STALE_KEY_MS = 10 * 60_000
+/** After a failed refresh of a known key, auth is asked again at most this often (meanwhile the stale key serves). */
+const REFRESH_RETRY_MS = 1000
 
 /**
- * auth's public keys, through get-jwks (which caches the JWKs), with what it
- * lacks: a time limit on the fetch, one lookup in flight per key id,
- * throttled, remembered misses for key ids auth does not have, and the
- * verification key itself kept per key id. get-jwks's getPublicKey converts
- * the JWK to a PEM on every call in pure JavaScript (jwk-to-pem → elliptic →
- * bn.js): a CPU profile of orders under load spent half its time there, so
- * the JWK is turned into a key once, natively, and the PEM kept.
+ * auth's public keys, through get-jwks (which fetches the JWKS again for a
+ * key id it has not cached, so a key added by a rotation is found on its
+ * first token), with what it lacks: a time limit on the fetch, one lookup in
+ * flight per key id, throttled, remembered misses for key ids auth does not
+ * have, a refresh of every key each KEY_TTL_MS that drops a key auth no
+ * longer lists, and the verification key itself kept per key id. get-jwks's
+ * getPublicKey converts the JWK to a PEM on every call in pure JavaScript
+ * (jwk-to-pem → elliptic → bn.js): a CPU profile of orders under load spent
+ * half its time there, so the JWK is turned into a key once, natively, and
+ * the PEM kept.
  */
-function jwksKeys (domain: string): { publicKey: (kid: string) => Promise<string> } {
-  const jwks = buildGetJwks({ max: 100, ttl: KEY_TTL_MS, providerDiscovery: false })
-  const pems = new Map<string, { pem: string, expires: number }>()
-  const known = new Set<string>()
+function jwksKeys (domain: string, keyTtlMs: number): { publicKey: (kid: string) => Promise<string> } {
+  const jwks = buildGetJwks({ max: 100, ttl: keyTtlMs, providerDiscovery: false })
+  const normalizedDomain = domain.endsWith('/') ? domain : `${domain}/`
+  const pems = new Map<string, { pem: string, fetchedAt: number, retryAt: number }>()
   const missing = new Map<string, number>()
   const inFlight = new Map<string, Promise<string>>()
   let lastUnknownLookup = 0
 
   async function fetchKey (kid: string): Promise<string> {
+    // get-jwks's own copies go first: its cache would answer without asking auth, and its stale
+    // cache (which it falls back to on any error, JWK_NOT_FOUND included) would hand back a key
+    // auth has removed. Deleting from the cache moves the entry to the stale cache, hence the order.
+    const cacheKey = jwks.generateCacheKey(ACCESS_TOKEN_ALGORITHM, kid, normalizedDomain)
+    jwks.cache.delete(cacheKey)
+    jwks.staleCache.delete(cacheKey)
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => { reject(unavailable(new Error(`no answer within ${JWKS_TIMEOUT_MS} ms`))) }, JWKS_TIMEOUT_MS)
@@ -86,10 +127,12 @@ function jwksKeys (domain: string): { publicKey: (kid: string) => Promise<string
       const jwk = await Promise.race([jwks.getJwk({ domain, kid, alg: ACCESS_TOKEN_ALGORITHM }), timeout])
       const pem = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString()
       if (pems.size > 100) pems.clear()
-      pems.set(kid, { pem, expires: Date.now() + KEY_TTL_MS })
+      pems.set(kid, { pem, fetchedAt: Date.now(), retryAt: 0 })
+      missing.delete(kid)
       return pem
     } catch (err) {
       if ((err as { code?: string }).code === 'JWK_NOT_FOUND') {
+        pems.delete(kid)
         if (missing.size > 1000) missing.clear()
         missing.set(kid, Date.now())
         throw new HttpError(401, 'Invalid access token.')
@@ -101,21 +144,39 @@ function jwksKeys (domain: string): { publicKey: (kid: string) => Promise<string
     }
   }
 
+  async function lookup (kid: string): Promise<string> {
+    const pending = inFlight.get(kid)
+    if (pending !== undefined) return await pending
+    const started = fetchKey(kid).finally(() => { inFlight.delete(kid) })
+    inFlight.set(kid, started)
+    return await started
+  }
+
   return {
     async publicKey (kid: string): Promise<string> {
       const cached = pems.get(kid)
-      if (cached !== undefined && cached.expires > Date.now()) return cached.pem
-      if (known.has(kid)) return await fetchKey(kid)
-      const pending = inFlight.get(kid)
-      if (pending !== undefined) return await pending
+      if (cached !== undefined) {
+        const age = Date.now() - cached.fetchedAt
+        if (age < keyTtlMs) return cached.pem
+        if (Date.now() < cached.retryAt) {
+          if (age < STALE_KEY_MS) return cached.pem
+          throw unavailable(new Error('auth did not answer the last refresh'))
+        }
+        try {
+          return await lookup(kid)
+        } catch (err) {
+          if (!hasCode(err, JWKS_UNAVAILABLE) || Date.now() - cached.fetchedAt >= STALE_KEY_MS) throw err
+          cached.retryAt = Date.now() + REFRESH_RETRY_MS
+          return cached.pem
+        }
+      }
+      if (inFlight.has(kid)) return await lookup(kid)
       const now = Date.now()
       const missedAt = missing.get(kid)
       if (missedAt !== undefined && now - missedAt < MISSING_KID_TTL_MS) throw new HttpError(401, 'Invalid access token.')
       if (now - lastUnknownLookup < UNKNOWN_KID_INTERVAL_MS) throw new HttpError(401, 'Invalid access token.')
       lastUnknownLookup = now
-      const lookup = fetchKey(kid).then((key) => { known.add(kid); return key }).finally(() => { inFlight.delete(kid) })
-      inFlight.set(kid, lookup)
-      return await lookup
+      return await lookup(kid)
     }
   }
 }
@@ -134,7 +195,7 @@ const VERIFIED_TOKEN_CACHE = 10_000
 /**
  * Access-token verification, the same in every service: ES256 only, issuer,
  * audience and expiry checked; keys from auth's JWKS (cached), or the auth
- * service's own key pair.
+ * service's own keys (which it also signs with).
  */
 export default fp(async function tokens (app: FastifyInstance, options: TokenOptions) {
   const verify = {
@@ -148,28 +209,45 @@ export default fp(async function tokens (app: FastifyInstance, options: TokenOpt
     cache: VERIFIED_TOKEN_CACHE,
     cacheTTL: 60_000
   }
-  if (options.signingKey !== undefined) {
-    const { privateKeyPem, publicKeyPem, kid } = options.signingKey
-    await app.register(fastifyJwt, {
-      secret: { private: privateKeyPem, public: publicKeyPem },
-      sign: { algorithm: ACCESS_TOKEN_ALGORITHM, kid, iss: options.issuer, aud: options.audience, expiresIn: ACCESS_TOKEN_TTL },
-      verify
-    })
-  } else if (options.jwksBaseUrl !== undefined) {
-    const keys = jwksKeys(options.jwksBaseUrl)
+  /** The key for a token's header: ES256 with a key id, or 401 before any lookup. */
+  const keyOf = (lookup: (kid: string) => Promise<string>) => async (_request: FastifyRequest, token: unknown): Promise<string> => {
+    const header = (token as { header?: { kid?: string, alg?: string } }).header ?? {}
+    if (typeof header.kid !== 'string' || header.alg !== ACCESS_TOKEN_ALGORITHM) {
+      throw new HttpError(401, 'Invalid access token.')
+    }
+    return await lookup(header.kid)
+  }
+  // The key is looked up before fast-jwt's cache of verified tokens is consulted (that cache is
+  // per verification key): a token of a key that is no longer listed is refused even if it was
+  // verified a moment ago.
+  if (options.signingKeys !== undefined) {
+    const keys = options.signingKeys
     await app.register(fastifyJwt, {
       decode: { complete: true },
-      secret: async (_request: FastifyRequest, token: unknown) => {
-        const header = (token as { header?: { kid?: string, alg?: string } }).header ?? {}
-        if (header.kid === undefined || header.alg !== ACCESS_TOKEN_ALGORITHM) {
-          throw new HttpError(401, 'Invalid access token.')
-        }
-        return await keys.publicKey(header.kid)
-      },
+      secret: keyOf(async (kid) => {
+        const pem = await keys.publicKey(kid)
+        if (pem === undefined) throw new HttpError(401, 'Invalid access token.')
+        return pem
+      }),
       verify
     })
+    // one signer per key (fast-jwt parses the key once); a handful of keys at most
+    const signers = new Map<string, (payload: Record<string, unknown>) => string>()
+    app.decorate('signAccessToken', function signAccessToken (claims: AccessTokenClaims): string {
+      const { privateKeyPem, kid } = keys.signing()
+      let sign = signers.get(kid)
+      if (sign === undefined) {
+        if (signers.size >= 16) signers.clear()
+        sign = createSigner({ key: privateKeyPem, algorithm: ACCESS_TOKEN_ALGORITHM, kid, iss: options.issuer, aud: options.audience, expiresIn: ACCESS_TOKEN_TTL_MS })
+        signers.set(kid, sign)
+      }
+      return sign({ ...claims })
+    })
+  } else if (options.jwksBaseUrl !== undefined) {
+    const keys = jwksKeys(options.jwksBaseUrl, options.keyTtlMs ?? KEY_TTL_MS)
+    await app.register(fastifyJwt, { decode: { complete: true }, secret: keyOf(keys.publicKey), verify })
   } else {
-    throw new Error('token verification needs a signing key or a JWKS URL')
+    throw new Error('token verification needs signing keys or a JWKS URL')
   }
 
   async function authenticate (request: FastifyRequest): Promise<void> {

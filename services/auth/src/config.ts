@@ -12,7 +12,13 @@ export const AuthEnv = {
   DATABASE_URL: Type.String({ default: DEFAULT_DATABASE_URL, minLength: 1 }),
   /** PEM of an EC P-256 private key (PKCS#8 or SEC1); literal "\n" sequences are accepted. */
   AUTH_PRIVATE_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  /** How often each instance reads the signing keys again (a key added or removed by npm run rotate-key takes effect within it). */
+  SIGNING_KEYS_RELOAD: Type.String({ default: '10 seconds', minLength: 1 }),
   REFRESH_TTL_DAYS: Type.Integer({ default: 7, minimum: 1, maximum: 365 }),
+  /** Redis for the login and registration counters shared by every instance (redis://host:6379); unset: each instance counts alone. */
+  REDIS_URL: Type.Optional(Type.String({ minLength: 1 })),
+  /** Prefix of every Redis key auth writes (tests give each file its own). */
+  REDIS_PREFIX: Type.String({ default: 'topup:auth:' }),
   /** Failed logins per client address (any account) in LOGIN_WINDOW. */
   LOGIN_MAX_PER_IP: Type.Integer({ default: 20, minimum: 1 }),
   /** Failed logins per (account, client address) pair in LOGIN_WINDOW. */
@@ -64,6 +70,12 @@ export function loadAuthConfig (env: NodeJS.ProcessEnv = process.env): AuthConfi
     const problem = privateKeyProblem(config.AUTH_PRIVATE_KEY)
     if (problem !== undefined) problems.push(problem)
   }
+  if (parseDuration(config.SIGNING_KEYS_RELOAD) === undefined) {
+    problems.push('SIGNING_KEYS_RELOAD: must be a duration such as "10 seconds" or "500ms"')
+  }
+  if (config.REDIS_URL !== undefined && !/^rediss?:\/\/./.test(config.REDIS_URL)) {
+    problems.push('REDIS_URL: must be a redis:// or rediss:// URL')
+  }
   if (parseDuration(config.LOGIN_WINDOW) === undefined) {
     problems.push('LOGIN_WINDOW: must be a duration such as "1 minute", "30s" or "15m"')
   }
@@ -80,6 +92,11 @@ export function loadAuthConfig (env: NodeJS.ProcessEnv = process.env): AuthConfi
   }
   if (problems.length > 0) throw new ConfigError(problems)
   return config
+}
+
+/** The signing keys' reload interval in milliseconds (validated by loadAuthConfig). */
+export function keysReloadMs (config: Pick<AuthConfig, 'SIGNING_KEYS_RELOAD'>): number {
+  return parseDuration(config.SIGNING_KEYS_RELOAD) ?? 10_000
 }
 
 /** The login window in milliseconds (validated by loadAuthConfig). */

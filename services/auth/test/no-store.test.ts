@@ -33,10 +33,11 @@ t.test('token and profile responses are never stored by a cache, successes and e
   }
 })
 
-t.test('the public keys stay cacheable', async (t) => {
+// cacheable, but no longer than the services keep a key (60 s): a removed key must stop being accepted
+t.test('the public keys stay cacheable, for a minute', async (t) => {
   const { app } = await build(t)
   const res = await app.inject({ method: 'GET', url: '/.well-known/jwks.json' })
   t.equal(res.statusCode, 200)
-  t.equal(res.headers['cache-control'], 'public, max-age=300')
+  t.equal(res.headers['cache-control'], 'public, max-age=60')
   t.equal(res.headers.pragma, undefined)
 })

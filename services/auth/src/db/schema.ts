@@ -26,11 +26,17 @@ export interface RefreshTokensTable {
   revoked_at: Date | null
 }
 
+/** See migrations/2026-12-10T0900_signing_key_rotation.ts and src/keyring.ts. */
 export interface SigningKeysTable {
   kid: string
-  private_key_pem: string
-  public_key_pem: string
+  /** null once removed (wiped), and for the removal mark of AUTH_PRIVATE_KEY's key */
+  private_key_pem: string | null
+  public_key_pem: string | null
   created_at: ColumnType<Date, never, never>
+  /** new tokens are signed with the newest key whose signing_from has passed */
+  signing_from: ColumnType<Date, Date | undefined, Date>
+  /** set: not listed in the JWKS, its tokens refused */
+  removed_at: Date | null
 }
 
 export interface Database {

@@ -2,7 +2,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { normalizeIP } from '@fastify/rate-limit'
 import { HttpError, type App } from '@topup/service-kit'
-import { FamiliarAddresses } from '../familiar-addresses.js'
+import { FamiliarAddresses, SharedFamiliarAddresses } from '../familiar-addresses.js'
+import type { SharedState } from '../redis.js'
 import { serially } from '../serially.js'
 
 declare module 'fastify' {
@@ -19,6 +20,8 @@ export interface LoginThrottleOptions {
   /** failures per account from all addresses together (LOGIN_MAX_PER_ACCOUNT_ALL_ADDRESSES) */
   maxPerAccount: number
   windowMs: number
+  /** Redis (REDIS_URL): the familiar pairs are shared too (the counters are, through the rate-limit store app.ts gives the plugin) */
+  shared?: SharedState | undefined
 }
 
 export interface LoginThrottle {
@@ -55,8 +58,13 @@ type Scope = 'pair' | 'address' | 'account'
  *   still needs a cap against a guesser that opens more connections.
  *
  * Addresses are keyed like @fastify/rate-limit does (IPv6 by its /64, which
- * one household or server gets whole). Counters live in this process (the
- * plugin's in-memory store); so do the familiar pairs.
+ * one household or server gets whole). Without REDIS_URL the counters live in
+ * this process (the plugin's in-memory store), and so do the familiar pairs;
+ * with it both live in Redis and every instance counts against the same
+ * limits (shared-rate-limit-store.ts, SharedFamiliarAddresses). The
+ * reservations of attempts in flight (below) stay per process: a burst of
+ * parallel guesses spread over n instances can get up to n - 1 more
+ * failures through than one instance would allow, never more.
  */
 export default fp(async function loginThrottle (app: App, options: LoginThrottleOptions) {
   const account = (request: FastifyRequest): string => {
@@ -73,7 +81,9 @@ export default fp(async function loginThrottle (app: App, options: LoginThrottle
     scope: l.scope as Scope,
     check: app.createRateLimit({ max: l.max, timeWindow: options.windowMs, keyGenerator: l.key })
   }))
-  const familiar = new FamiliarAddresses(FAMILIAR_FOR_MS, FAMILIAR_PAIRS)
+  const familiar = options.shared === undefined
+    ? new FamiliarAddresses(FAMILIAR_FOR_MS, FAMILIAR_PAIRS)
+    : new SharedFamiliarAddresses(options.shared, FAMILIAR_FOR_MS, FAMILIAR_PAIRS)
 
   // Attempts still being checked count against the limits too, and the check-and-reserve and
   // record-and-release steps run one at a time, so a burst of parallel guesses cannot all pass
@@ -88,7 +98,7 @@ export default fp(async function loginThrottle (app: App, options: LoginThrottle
 
   async function attempt<T extends { ok: boolean }> (request: FastifyRequest, reply: FastifyReply, run: () => Promise<T>): Promise<T> {
     const pair = pairKey(request)
-    const applicable = familiar.has(pair) ? limiters.filter((l) => l.scope === 'pair') : limiters
+    const applicable = await familiar.has(pair) ? limiters.filter((l) => l.scope === 'pair') : limiters
     const keys = await exclusive(async () => {
       const reserved: string[] = []
       const exhausted: Array<{ scope: Scope, retryAfter: number }> = []
@@ -120,7 +130,7 @@ export default fp(async function loginThrottle (app: App, options: LoginThrottle
           // every limit counts the failure, also those a familiar pair is exempt from
           for (const limiter of limiters) await limiter.check(request)
         } else {
-          familiar.remember(pair)
+          await familiar.remember(pair)
         }
         for (const key of keys) adjust(key, -1)
       })

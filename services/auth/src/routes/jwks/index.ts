@@ -3,7 +3,8 @@ import { Type } from 'typebox'
 import type { PublicJwk } from '../../keys.js'
 
 export interface JwksRoutesOptions {
-  keys: PublicJwk[]
+  /** The keys listed now (they change with a rotation: see keyring.ts). */
+  keys: () => PublicJwk[]
 }
 
 const Jwk = Type.Object({
@@ -21,8 +22,10 @@ const jwks: FastifyPluginAsyncTypebox<JwksRoutesOptions> = async (app, options) 
   app.get('/.well-known/jwks.json', {
     schema: { hide: true, response: { 200: Type.Object({ keys: Type.Array(Jwk) }) } }
   }, async (_request, reply) => {
-    reply.header('cache-control', 'public, max-age=300')
-    return { keys: options.keys }
+    // no longer than the services keep a key (service-kit's KEY_TTL_MS): a cache in between must
+    // not stretch how long a removed key is still accepted
+    reply.header('cache-control', 'public, max-age=60')
+    return { keys: options.keys() }
   })
 }
 

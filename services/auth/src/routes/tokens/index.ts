@@ -19,7 +19,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox<TokenRoutesOptions> = async (app, o
   app.addHook('onSend', noStore)
 
   function accessToken (user: { id: string, username: string, email: string, is_staff: boolean }): string {
-    return app.jwt.sign({ sub: user.id, username: user.username, email: user.email, staff: user.is_staff, typ: 'access' })
+    return app.signAccessToken({ sub: user.id, username: user.username, email: user.email, staff: user.is_staff, typ: 'access' })
   }
 
   app.post('/api/token/', { schema: loginSchema }, async (request, reply) => {
