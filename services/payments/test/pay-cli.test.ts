@@ -61,3 +61,19 @@ t.test('the CLI (npm run pay) signs with PAYMENT_WEBHOOK_SECRET and exits 0 on s
   await t.rejects(run(process.execPath, [cli, tx.transaction_id, 'refunded'], { env }), { code: 2, stderr: /usage/ })
   t.equal((await findTransaction(harness, tx.transaction_id))?.status, 'failed')
 })
+
+t.test('during a rotation the CLI signs with the current secret (PAYMENT_WEBHOOK_SECRET), never the previous', async (t) => {
+  const cli = fileURLToPath(new URL('../dist/src/cli/pay.js', import.meta.url))
+  if (!existsSync(cli)) {
+    t.fail(`${cli} is missing: build first (npx tsc -b tsconfig.build.json)`)
+    return
+  }
+  const previous = 'the-previous-webhook-secret-fedcba9876'
+  const harness = await build(t, { PAYMENT_WEBHOOK_SECRET_PREVIOUS: previous })
+  const baseUrl = await listen(harness.app)
+  const tx = await insertPending(harness)
+  const env = { ...process.env, GATEWAY_URL: baseUrl, PAYMENT_WEBHOOK_SECRET: WEBHOOK_SECRET, PAYMENT_WEBHOOK_SECRET_PREVIOUS: previous }
+  const { stdout } = await promisify(execFile)(process.execPath, [cli, tx.transaction_id, 'success'], { env })
+  t.match(stdout, /^200 /)
+  t.match(await webhookCalls(harness), [{ signature_valid: true, matched_secret: 'current', outcome: 'pending → success' }])
+})

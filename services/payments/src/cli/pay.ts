@@ -2,7 +2,9 @@
  * The sandbox payment gateway: signs and sends the webhook for a transaction,
  * as a real provider would.
  *   npm run pay -- <transaction_id> success|failed
- * Env: GATEWAY_URL (default http://127.0.0.1:8080), PAYMENT_WEBHOOK_SECRET.
+ * Env: GATEWAY_URL (default http://127.0.0.1:8080), PAYMENT_WEBHOOK_SECRET (the
+ * current secret; PAYMENT_WEBHOOK_SECRET_PREVIOUS, accepted by payments during a
+ * rotation, is never used to sign).
  */
 import { DEV_WEBHOOK_SECRET } from '../config.js'
 import { signPayload } from '../signature.js'
