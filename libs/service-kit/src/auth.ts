@@ -67,7 +67,12 @@ export interface TokenOptions {
 
 const JWKS_UNAVAILABLE = 'JWKS_UNAVAILABLE'
 const JWKS_TIMEOUT_MS = 3000
-/** An unknown key id is looked up at most this often (random kids must not make every service hammer auth). */
+/**
+ * After a lookup of an unknown key id found nothing (or auth did not answer), no other unknown
+ * key id is looked up for this long (random kids must not make every service hammer auth).
+ * A lookup that finds its key does not hold the next one back: right after a rotation the
+ * first tokens of the new key must not be refused because another key was looked up just before.
+ */
 const UNKNOWN_KID_INTERVAL_MS = 1000
 /** A key id auth does not have is not asked for again for this long. */
 const MISSING_KID_TTL_MS = 60_000
@@ -110,7 +115,9 @@ function jwksKeys (domain: string, keyTtlMs: number): { publicKey: (kid: string)
   const pems = new Map<string, { pem: string, fetchedAt: number, retryAt: number }>()
   const missing = new Map<string, number>()
   const inFlight = new Map<string, Promise<string>>()
-  let lastUnknownLookup = 0
+  // unknown key ids are looked up one at a time, so that a burst of random ones costs one fetch
+  let unknownQueue: Promise<unknown> = Promise.resolve()
+  let lastFailure = { at: 0, unavailable: false }
 
   async function fetchKey (kid: string): Promise<string> {
     // get-jwks's own copies go first: its cache would answer without asking auth, and its stale
@@ -132,11 +139,13 @@ function jwksKeys (domain: string, keyTtlMs: number): { publicKey: (kid: string)
       return pem
     } catch (err) {
       if ((err as { code?: string }).code === 'JWK_NOT_FOUND') {
+        lastFailure = { at: Date.now(), unavailable: false }
         pems.delete(kid)
         if (missing.size > 1000) missing.clear()
         missing.set(kid, Date.now())
         throw new HttpError(401, 'Invalid access token.')
       }
+      lastFailure = { at: Date.now(), unavailable: true }
       if ((err as { code?: string }).code === JWKS_UNAVAILABLE) throw err
       throw unavailable(err)
     } finally {
@@ -171,12 +180,19 @@ function jwksKeys (domain: string, keyTtlMs: number): { publicKey: (kid: string)
         }
       }
       if (inFlight.has(kid)) return await lookup(kid)
-      const now = Date.now()
       const missedAt = missing.get(kid)
-      if (missedAt !== undefined && now - missedAt < MISSING_KID_TTL_MS) throw new HttpError(401, 'Invalid access token.')
-      if (now - lastUnknownLookup < UNKNOWN_KID_INTERVAL_MS) throw new HttpError(401, 'Invalid access token.')
-      lastUnknownLookup = now
-      return await lookup(kid)
+      if (missedAt !== undefined && Date.now() - missedAt < MISSING_KID_TTL_MS) throw new HttpError(401, 'Invalid access token.')
+      const run = unknownQueue.then(async () => {
+        const found = pems.get(kid)
+        if (found !== undefined) return found.pem
+        if (Date.now() - lastFailure.at < UNKNOWN_KID_INTERVAL_MS) {
+          if (lastFailure.unavailable) throw unavailable(new Error('auth did not answer a moment ago'))
+          throw new HttpError(401, 'Invalid access token.')
+        }
+        return await lookup(kid)
+      })
+      unknownQueue = run.catch(() => {})
+      return await run
     }
   }
 }
