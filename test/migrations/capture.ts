@@ -1,7 +1,9 @@
 /**
  * Writes the schema fixture of every migration that has none yet:
  *
- *     TS_NODE_TRANSPILE_ONLY=1 node --import @tapjs/typescript/import test/migrations/capture.ts
+ *     TS_NODE_TRANSPILE_ONLY=1 node --import @tapjs/typescript/import test/migrations/capture.ts [service...]
+ *
+ * (only the named services' migrations, e.g. `payments`; all without a name)
  *
  * Run it once, when a migration is added, and commit the new fixture with the
  * migration. It never overwrites a fixture: those record what each migration
@@ -28,9 +30,15 @@ if (process.env.TAP === '1') {
   process.exit(0)
 }
 
+const named = process.argv.slice(2)
+const unknown = named.filter((name) => !(SERVICES as readonly string[]).includes(name))
+if (unknown.length > 0) {
+  console.error(`no such service: ${unknown.join(', ')} (services: ${SERVICES.join(', ')})`)
+  process.exit(1)
+}
 const cleanups: Array<() => unknown> = []
 try {
-  for (const service of SERVICES) {
+  for (const service of SERVICES.filter((s) => named.length === 0 || named.includes(s))) {
     const url = await createTestDatabase({ teardown: (fn) => { cleanups.push(fn) } }, `capture_${service}`)
     const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1 }) }) })
     try {

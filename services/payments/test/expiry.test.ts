@@ -229,14 +229,19 @@ t.test('webhooks racing sweeps: every transaction ends in exactly one final stat
 t.test('the app sweeps by itself: on its timer, one log line per expired transaction', async (t) => {
   // 0.01 minutes = 0.6 s: a transaction recorded now expires within a sweep or two
   const harness = await build(t, { PAYMENT_EXPIRY_MINUTES: '0.01', PAYMENT_EXPIRY_SWEEP_SECONDS: '1' })
-  const tx = await insertPending(harness)
+  // opened by an OrderCreated whose correlation id is the top-up request's: the expiry joins that trace
+  const tx = await insertPending(harness, { correlation_id: 'req-topup-expiring' })
   await waitFor('the timer to expire the transaction', async () => (await findTransaction(harness, tx.transaction_id))?.status === 'failed', 10_000)
   t.match(await findTransaction(harness, tx.transaction_id), { status: 'failed', failure_reason: 'expired' })
   await waitFor('the log line', () => harness.logs.entries().some((e) => e.msg === 'pending payment expired'))
   const lines = harness.logs.entries().filter((e) => e.msg === 'pending payment expired')
   t.equal(lines.length, 1, 'one line')
-  t.match(lines[0], { level: 30, transactionId: tx.transaction_id, orderId: tx.order_id, correlationId: `expiry-${tx.transaction_id}` })
-  t.equal((await outboxEvents(harness)).length, 1)
+  t.match(lines[0], { level: 30, transactionId: tx.transaction_id, orderId: tx.order_id, correlation_id: 'req-topup-expiring' })
+  const events = await outboxEvents(harness)
+  t.equal(events.length, 1)
+  t.equal(events[0]?.correlation_id, 'req-topup-expiring', 'its PaymentStatusChanged carries the order\'s trace')
+  const metrics = await harness.app.inject({ method: 'GET', url: '/metrics' })
+  t.match(metrics.body, /payments_settled_total\{status="failed",reason="expired",service="payments"\} 1/, 'counted as expired')
 })
 
 t.test('an instance with PAYMENT_EXPIRY_SWEEP_SECONDS=0 never sweeps', async (t) => {

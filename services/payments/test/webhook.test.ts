@@ -10,6 +10,21 @@ async function assertUnchanged (t: Test, harness: Harness, transactionId: string
   t.equal((await outboxEvents(harness)).length, outboxCount, `${what}: no event recorded`)
 }
 
+t.test('a transaction opened by an order keeps that order\'s trace: its PaymentStatusChanged and the webhook\'s log lines carry the top-up request\'s id', async (t) => {
+  const harness = await build(t)
+  const tx = await insertPending(harness, { correlation_id: 'topup-req-7' })
+  const res = await callWebhook(harness, { transaction_id: tx.transaction_id, status: 'success' }, { headers: { 'x-request-id': 'provider-call-9' } })
+  t.equal(res.statusCode, 200, res.body)
+  const [event] = await outboxEvents(harness)
+  t.equal(event?.correlation_id, 'topup-req-7', 'the order\'s trace, not the webhook call\'s id')
+  t.equal(event?.payload.correlation_id, 'topup-req-7')
+  const lines = harness.logs.entries().filter((e) => e.reqId === 'provider-call-9')
+  t.ok(lines.some((e) => e.msg === 'request completed' && e.correlation_id === 'topup-req-7'), 'the request line carries it')
+  t.ok(lines.some((e) => e.msg === 'payment settled' && e.correlation_id === 'topup-req-7'), 'and so does the settlement line')
+  const metrics = await harness.app.inject({ method: 'GET', url: '/metrics' })
+  t.match(metrics.body, /payments_settled_total\{status="success",reason="webhook",service="payments"\} 1/, 'counted as settled by its webhook')
+})
+
 t.test('a correctly signed success settles the transaction and records one PaymentStatusChanged', async (t) => {
   const harness = await build(t)
   const tx = await insertPending(harness, { amount: '699.00', currency: 'INR' })

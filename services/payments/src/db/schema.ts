@@ -20,6 +20,8 @@ export interface TransactionsTable {
   recorded_at: ColumnType<Date, Date | undefined, never>
   /** Why a failed transaction failed when the provider did not say so: `expired` (the sweep); null otherwise. */
   failure_reason: ColumnType<FailureReason | null, FailureReason | null | undefined, FailureReason | null>
+  /** The correlation id of the OrderCreated that opened it (the top-up request's id); null for rows from before it was kept. */
+  correlation_id: ColumnType<string | null, string | null | undefined, never>
 }
 
 /** A failure payments decided itself (the provider's own failures carry none). */

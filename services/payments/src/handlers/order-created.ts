@@ -14,6 +14,8 @@ export function orderCreated (provider: string) {
       amount: data.amount,
       currency: data.currency,
       provider,
+      // the top-up request's id: the events this transaction causes later carry it on
+      correlation_id: event.correlation_id,
       created_at: new Date(data.created_at)
     })
   })

@@ -19,9 +19,10 @@ export interface ExpiredPayment {
 }
 
 /**
- * The correlation id of an expiry's event: no request caused it, and a
- * transaction expires at most once, so its own id names the story
- * (greppable in every service's logs from the transaction id alone).
+ * The correlation id of an expiry's event for a transaction from before
+ * correlation ids were kept (the others carry their order's, so the expiry
+ * joins the order's trace): no request caused it, and a transaction expires
+ * at most once, so its own id names the story.
  */
 export function expiryCorrelationId (transactionId: string): string {
   return `expiry-${transactionId}`
@@ -49,7 +50,7 @@ export async function expireStalePayments (db: Kysely<Database>, options: Expire
     const expired: ExpiredPayment[] = []
     for (const row of stale) {
       const moved = await moveLockedTransaction(trx, row, 'failed', at, 'expired')
-      const correlationId = expiryCorrelationId(row.transaction_id)
+      const correlationId = row.correlation_id ?? expiryCorrelationId(row.transaction_id)
       // the provider the transaction was opened with (PAYMENT_PROVIDER when its order arrived)
       await recordPaymentStatusChanged(trx, moved.row, moved.previous, row.provider, correlationId)
       expired.push({ transactionId: row.transaction_id, orderId: row.order_id, correlationId })

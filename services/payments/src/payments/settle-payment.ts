@@ -44,7 +44,8 @@ export async function settlePayment (db: Kysely<Database>, payment: SettlePaymen
   return await db.transaction().execute(async (trx) => {
     const settlement = await settleTransaction(trx, payment.transactionId, payment.status, payment.at)
     if (settlement.kind === 'settled') {
-      await recordPaymentStatusChanged(trx, settlement.row, settlement.previous, payment.provider, payment.call.requestId)
+      // the order's trace when the transaction has one (the top-up's request id), else this call's
+      await recordPaymentStatusChanged(trx, settlement.row, settlement.previous, payment.provider, settlement.row.correlation_id ?? payment.call.requestId)
       const audit = { signatureValid: true, transactionId: payment.transactionId, status: payment.status, outcome: outcomeOf(settlement, payment.status), ...(payment.secret === undefined ? {} : { secret: payment.secret }) }
       await recordWebhookCall(trx, webhookCallRow(payment.call, audit, 200))
     }

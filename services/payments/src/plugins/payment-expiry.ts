@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import type { SettledCounter } from '../metrics.js'
 import { sweepStalePayments } from '../payments/expire-payments.js'
 
 export interface PaymentExpiryOptions {
@@ -9,6 +10,8 @@ export interface PaymentExpiryOptions {
   everySeconds: number
   /** Transactions per database transaction (default 100). */
   batchSize?: number
+  /** Counts each expiry (status failed, reason expired). */
+  settled?: SettledCounter
 }
 
 /**
@@ -37,8 +40,9 @@ export default fp(async function paymentExpiry (app: FastifyInstance, options: P
         onExpired: (expired) => {
           // one line per transaction, after its batch committed: what the log says happened did
           for (const e of expired) {
-            log.info({ transactionId: e.transactionId, orderId: e.orderId, correlationId: e.correlationId, olderThanMinutes: options.olderThanMinutes }, 'pending payment expired')
+            log.info({ transactionId: e.transactionId, orderId: e.orderId, correlation_id: e.correlationId, olderThanMinutes: options.olderThanMinutes }, 'pending payment expired')
           }
+          options.settled?.inc({ status: 'failed', reason: 'expired' }, expired.length)
         }
       })
     } catch (err) {

@@ -5,6 +5,7 @@ import { errorResponses, HttpError } from '@topup/service-kit'
 import { recordWebhookCall, webhookCallRow, type ReceivedCall, type WebhookAudit } from '../../db/audit.js'
 import type { MatchedSecret } from '../../db/schema.js'
 import { outcomeOf, settlePayment } from '../../payments/settle-payment.js'
+import type { SettledCounter } from '../../metrics.js'
 import { verifySignature, type WebhookSecrets } from '../../signature.js'
 
 declare module 'fastify' {
@@ -40,6 +41,8 @@ export interface WebhookOptions {
   secrets: WebhookSecrets
   toleranceSeconds: number
   provider: string
+  /** Counts each settlement (reason webhook). */
+  settled?: SettledCounter
 }
 
 const webhook: FastifyPluginAsyncTypebox<WebhookOptions> = async (app, options) => {
@@ -97,7 +100,7 @@ const webhook: FastifyPluginAsyncTypebox<WebhookOptions> = async (app, options) 
       // what the audit says if schema validation refuses the body
       request.webhookAudit = { signatureValid: true, secret: check.secret, outcome: 'invalid body' }
     }
-  }, async (request) => {
+  }, async (request, reply) => {
     const { transaction_id: transactionId, status } = request.body
     const secret = request.matchedSecret ?? 'current'
     const audit = { signatureValid: true, transactionId, status, secret }
@@ -105,6 +108,12 @@ const webhook: FastifyPluginAsyncTypebox<WebhookOptions> = async (app, options) 
     request.webhookAudit = { ...audit, outcome: 'settlement failed' }
     const settlement = await settlePayment(app.db, { transactionId, status, provider: options.provider, at: new Date(), call: received(request), secret })
     request.webhookAudit = { ...audit, outcome: outcomeOf(settlement, status), recorded: settlement.kind === 'settled' }
+    if (settlement.kind !== 'missing' && settlement.row.correlation_id !== null) {
+      // from here on (this line and the request's own) the call carries its order's trace
+      const log = request.log.child({ correlation_id: settlement.row.correlation_id })
+      request.log = log
+      reply.log = log
+    }
     if (settlement.kind !== 'missing' && settlement.kind !== 'settled' && settlement.row.failure_reason === 'expired') {
       // the provider reported after the expiry sweep failed the payment: a success here
       // means money taken for a failed order, which an operator must reconcile
@@ -116,6 +125,7 @@ const webhook: FastifyPluginAsyncTypebox<WebhookOptions> = async (app, options) 
       case 'conflict': throw new HttpError(409, `Transaction is already ${settlement.row.status}.`)
       case 'unchanged': return { transaction_id: transactionId, status, changed: false }
       case 'settled':
+        options.settled?.inc({ status, reason: 'webhook' })
         request.log.info({ transactionId, status, secret }, 'payment settled')
         return { transaction_id: transactionId, status, changed: true }
     }
