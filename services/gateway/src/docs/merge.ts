@@ -41,7 +41,7 @@ export const WEBHOOK_SIGNATURE_SCHEME: OpenAPIV3.ApiKeySecurityScheme = {
   type: 'apiKey',
   in: 'header',
   name: 'X-Topup-Signature',
-  description: 'Payment gateway only: `t=<unix seconds>,v1=<hex HMAC-SHA256(PAYMENT_WEBHOOK_SECRET, "<t>.<raw body>")>`, computed over the exact bytes of the body; `t` must be within 300 s of now.'
+  description: 'Payment gateway only: `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>` with the webhook secret shared with the provider, computed over the exact bytes of the body; `t` must be within 300 s of now. While the secret is being rotated, a call signed with the previous one is accepted too.'
 }
 
 export const BEARER_SCHEME: OpenAPIV3.HttpSecurityScheme = {
