@@ -4,9 +4,13 @@ import { buildService, type BuildOptions } from '@topup/service-kit'
 import { infrastructure } from '@topup/service'
 import { migrations } from '../migrations/index.js'
 import type { AnalyticsConfig } from './config.js'
+import { ensureBusinessTimeZone } from './db/business-days.js'
 import { subscriptions } from './handlers/index.js'
+import live from './plugins/live.js'
 import dashboard, { loadDashboardAssets } from './routes/dashboard/index.js'
 import exportRoutes from './routes/export/index.js'
+import liveRoutes from './routes/live/index.js'
+import lookup from './routes/lookup/index.js'
 import summary from './routes/summary/index.js'
 
 export interface AnalyticsAppOptions {
@@ -33,7 +37,7 @@ export const CONTENT_SECURITY_POLICY = {
   'frame-ancestors': ["'none'"]
 }
 
-/** The analytics service as a plugin: the read model, the staff summary, the dashboard and the CSV exports. */
+/** The analytics service as a plugin: the read model, the staff summary, its live stream, the order lookup, the dashboard and the CSV exports. */
 const analyticsApp: FastifyPluginAsyncTypebox<AnalyticsAppOptions & { config: AnalyticsConfig }> = async (app, { config, now = () => new Date() }) => {
   // first: a missing CSS build stops the start at once, before any connection is tried
   const assets = loadDashboardAssets()
@@ -45,7 +49,12 @@ const analyticsApp: FastifyPluginAsyncTypebox<AnalyticsAppOptions & { config: An
     frameguard: { action: 'deny' }
   })
   await app.register(infrastructure, { service: 'analytics', config, migrations, handlers: subscriptions })
-  await app.register(summary, { currency: config.CURRENCY, now })
+  // before the consumer starts (on ready): the stored days must be in BUSINESS_TIMEZONE, or the start stops saying how to rebuild them
+  await ensureBusinessTimeZone(app.db, config.BUSINESS_TIMEZONE)
+  await app.register(live, { databaseUrl: config.DATABASE_URL })
+  await app.register(summary, { currency: config.CURRENCY, timezone: config.BUSINESS_TIMEZONE, now })
+  await app.register(liveRoutes, { heartbeatMs: config.LIVE_HEARTBEAT_MS })
+  await app.register(lookup)
   await app.register(exportRoutes, { databaseUrl: config.DATABASE_URL, concurrency: config.EXPORT_CONCURRENCY })
   await app.register(dashboard, { assets })
 }

@@ -44,7 +44,7 @@ export function daysBetween (start: string, end: string): number {
 
 /**
  * The range of `?start_date=&end_date=`: both optional, YYYY-MM-DD, inclusive,
- * in UTC. Missing ends fall back to `defaults` (the summary's last 30 days);
+ * business days (BUSINESS_TIMEZONE's calendar, src/db/business-days.ts). Missing ends fall back to `defaults` (the summary's last 30 days);
  * without defaults a missing end stays open (the exports: all orders).
  * Malformed, impossible, reversed or too long → 400 naming the field.
  */
@@ -93,4 +93,30 @@ export function monthsOf (range: DateRange): string[] {
     month++
     if (month > 12) { month = 1; year++ }
   }
+}
+
+/** The dashboard's ready-made ranges, each ending today (the business zone's today) but last_month. */
+export const PRESETS = ['today', 'last_7_days', 'last_30_days', 'month_to_date', 'last_month'] as const
+export type Preset = typeof PRESETS[number]
+
+/** The range a preset names on `today`; anything else → 400 naming `preset`. */
+export function presetRange (preset: string, today: string): DateRange {
+  switch (preset) {
+    case 'today': return { start: today, end: today }
+    case 'last_7_days': return { start: addDays(today, -6), end: today }
+    case 'last_30_days': return { start: addDays(today, -29), end: today }
+    case 'month_to_date': return { start: `${today.slice(0, 7)}-01`, end: today }
+    case 'last_month': {
+      const end = addDays(`${today.slice(0, 7)}-01`, -1)
+      return { start: `${end.slice(0, 7)}-01`, end }
+    }
+    default:
+      throw new HttpError(400, `Invalid preset: must be one of ${PRESETS.join(', ')}`, [{ field: 'preset', message: `must be one of ${PRESETS.join(', ')}` }])
+  }
+}
+
+/** The period of the same length just before the range: what its figures are compared with. */
+export function previousPeriod (range: DateRange): DateRange {
+  const days = daysBetween(range.start, range.end) + 1
+  return { start: addDays(range.start, -days), end: addDays(range.start, -1) }
 }

@@ -280,8 +280,11 @@ export function exportCopy (kind: ExportKind, range: { start: string | null, end
 function exportSelect (kind: ExportKind, range: { start: string | null, end: string | null }, value: (value: string) => string): string {
   const where = ['created_at IS NOT NULL']
   if (kind === 'failures') where.push('status = \'failed\'')
-  if (range.start !== null) where.push(`created_at >= ${value(range.start)}::date::timestamp AT TIME ZONE 'UTC'`)
-  if (range.end !== null) where.push(`created_at < (${value(range.end)}::date + 1)::timestamp AT TIME ZONE 'UTC'`)
+  // the range's days are business days, in the zone the aggregates are keyed by (src/db/business-days.ts):
+  // the export of a day has the orders the summary counts on it
+  const zone = '(SELECT business_timezone FROM read_model_settings)'
+  if (range.start !== null) where.push(`created_at >= ${value(range.start)}::date::timestamp AT TIME ZONE ${zone}`)
+  if (range.end !== null) where.push(`created_at < (${value(range.end)}::date + 1)::timestamp AT TIME ZONE ${zone}`)
   // ORDER BY the table's columns: the output names shadow them, and `ORDER BY created_at, order_id` sorted the
   // formatted text (every row sorted before the first was sent) instead of reading the (created_at, order_id) index
   return `SELECT order_id::text AS order_id, transaction_id::text AS transaction_id, user_email,

@@ -22,9 +22,14 @@ import { recordUserOrder } from './top-users.js'
  * applied twice. Duplicated events never get here: the consumer's inbox skips
  * an event id it has already applied, in the same transaction.
  *
- * Day = the UTC date of the order's created_at; a failed payment counts on the
- * day its order was created (so every figure of a day refers to the same set of
- * orders, and a day's numbers never change because of the day a payment settled).
+ * Day = the calendar date of the order's created_at in the business time zone
+ * (read_model_settings, src/db/business-days.ts); a failed payment counts on
+ * the day its order was created (so every figure of a day refers to the same
+ * set of orders, and a day's numbers never change because of the day a payment
+ * settled). The day is computed by PostgreSQL, from the zone stored beside the
+ * aggregates, in the statement that first writes order_facts: a rebuild for
+ * another zone holds a lock on order_facts, so an event either commits before
+ * it (and is recomputed by it) or reads the new zone after it.
  */
 
 export type ApplyOutcome = 'created' | 'completed' | 'updated' | 'unchanged'
@@ -41,9 +46,9 @@ interface CompleteOrder {
   created_at: Date
 }
 
-/** The UTC calendar date of an instant, YYYY-MM-DD. */
-export function utcDay (instant: Date): string {
-  return instant.toISOString().slice(0, 10)
+/** The business day (YYYY-MM-DD) of a timestamptz column, in the zone the aggregates are keyed by. */
+function businessDay (column: string) {
+  return sql<string>`to_char(${sql.ref(column)} AT TIME ZONE (SELECT business_timezone FROM read_model_settings), 'YYYY-MM-DD')`
 }
 
 /**
@@ -129,8 +134,9 @@ function newestWins (asOf: string, columns: string[], table = 'daily_game_produc
  * under another order breaks the contract: an error, so the event is retried
  * and dead-lettered rather than dropped.
  */
-async function lockExistingRow (trx: Transaction<Database>, orderId: string, transactionId: string): Promise<Selectable<OrderFactsTable>> {
-  const row = await trx.selectFrom('order_facts').selectAll().where('order_id', '=', orderId).forUpdate().executeTakeFirst()
+async function lockExistingRow (trx: Transaction<Database>, orderId: string, transactionId: string): Promise<Selectable<OrderFactsTable> & { business_day: string | null }> {
+  const row = await trx.selectFrom('order_facts').selectAll().select(businessDay('created_at').as('business_day'))
+    .where('order_id', '=', orderId).forUpdate().executeTakeFirst()
   if (row !== undefined) return row
   throw new Error(`transaction ${transactionId} already belongs to another order than ${orderId}`)
 }
@@ -152,8 +158,7 @@ export async function applyOrderCreated (trx: Transaction<Database>, event: Orde
     currency: data.currency,
     created_at: createdAt
   }
-  const order: CompleteOrder = {
-    day: utcDay(createdAt),
+  const order: Omit<CompleteOrder, 'day'> = {
     game_id: data.game.id,
     game_name: data.game.name,
     product_id: data.product.id,
@@ -166,18 +171,19 @@ export async function applyOrderCreated (trx: Transaction<Database>, event: Orde
   const inserted = await trx.insertInto('order_facts')
     .values({ order_id: data.order_id, status: 'pending', ...fields })
     .onConflict((oc) => oc.doNothing())
-    .returning('order_id')
+    .returning(['order_id', businessDay('created_at').as('day')])
     .executeTakeFirst()
   if (inserted !== undefined) {
-    await addToAggregates(trx, order, { counted: true, status: 'pending' })
+    await addToAggregates(trx, { ...order, day: inserted.day }, { counted: true, status: 'pending' })
     return 'created'
   }
   const row = await lockExistingRow(trx, data.order_id, data.transaction_id)
   // already complete: the same order announced again under another event id
   if (row.created_at !== null) return 'unchanged'
   // the payment result came first: keep its status, fill in the order, count it with that status
-  await trx.updateTable('order_facts').set({ ...fields, updated_at: sql`now()` }).where('order_id', '=', data.order_id).execute()
-  await addToAggregates(trx, order, { counted: true, status: row.status })
+  const completed = await trx.updateTable('order_facts').set({ ...fields, updated_at: sql`now()` }).where('order_id', '=', data.order_id)
+    .returning(businessDay('created_at').as('day')).executeTakeFirstOrThrow()
+  await addToAggregates(trx, { ...order, day: completed.day }, { counted: true, status: row.status })
   return 'completed'
 }
 
@@ -210,10 +216,10 @@ export async function applyPaymentStatus (trx: Transaction<Database>, event: Pay
   return 'updated'
 }
 
-function completeOrder (row: { created_at: Date | null, game_id: number | null, game_name: string | null, product_id: number | null, product_name: string | null, user_id: string | null, user_email: string | null, amount: string | null }): CompleteOrder {
-  const { created_at: createdAt, game_id: gameId, game_name: gameName, product_id: productId, product_name: productName, user_id: userId, user_email: userEmail, amount } = row
-  if (createdAt === null || gameId === null || gameName === null || productId === null || productName === null || userId === null || userEmail === null || amount === null) {
+function completeOrder (row: { business_day: string | null, created_at: Date | null, game_id: number | null, game_name: string | null, product_id: number | null, product_name: string | null, user_id: string | null, user_email: string | null, amount: string | null }): CompleteOrder {
+  const { business_day: day, created_at: createdAt, game_id: gameId, game_name: gameName, product_id: productId, product_name: productName, user_id: userId, user_email: userEmail, amount } = row
+  if (day === null || createdAt === null || gameId === null || gameName === null || productId === null || productName === null || userId === null || userEmail === null || amount === null) {
     throw new Error('order_facts row is not complete')
   }
-  return { day: utcDay(createdAt), game_id: gameId, game_name: gameName, product_id: productId, product_name: productName, user_id: userId, user_email: userEmail, amount, created_at: createdAt }
+  return { day, game_id: gameId, game_name: gameName, product_id: productId, product_name: productName, user_id: userId, user_email: userEmail, amount, created_at: createdAt }
 }

@@ -28,7 +28,7 @@ export interface OrderFactsTable {
   updated_at: Generated<ColumnType<Date, Date | string | undefined, Date | string>>
 }
 
-/** Per UTC day (of the order's created_at), game and product. */
+/** Per business day (of the order's created_at, in read_model_settings.business_timezone), game and product. */
 export interface DailyGameProductStatsTable {
   day: ColumnType<string, string, string>
   game_id: number
@@ -44,7 +44,7 @@ export interface DailyGameProductStatsTable {
   revenue: string
 }
 
-/** Per UTC day and user: orders placed (any status). */
+/** Per business day and user: orders placed (any status). */
 export interface DailyUserStatsTable {
   day: ColumnType<string, string, string>
   user_id: string
@@ -77,6 +77,35 @@ export interface TopUserBoundsTable {
   bound: number
 }
 
+/**
+ * One row: the IANA time zone whose calendar days key every per-day aggregate
+ * (src/db/business-days.ts). The writers read it in SQL, so an aggregate is
+ * always keyed by the zone stored beside it, whatever an instance's own
+ * BUSINESS_TIMEZONE says.
+ */
+export interface ReadModelSettingsTable {
+  singleton: ColumnType<boolean, boolean | undefined, never>
+  business_timezone: string
+  days_rebuilt_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+}
+
+/** Every PaymentStatusChanged the read model applied (whether it moved the order or not): the support lookup's timeline. */
+export interface OrderStatusChangesTable {
+  id: Generated<string>
+  order_id: string
+  transaction_id: string
+  kind: 'payment'
+  status: string
+  previous_status: string | null
+  provider: string | null
+  occurred_at: ColumnType<Date, Date | string, Date | string>
+  /** null for the rows backfilled from order_facts by the migration */
+  event_id: string | null
+  /** false: a late, repeated or contradicting result that changed nothing */
+  applied: boolean
+  recorded_at: Generated<ColumnType<Date, Date | string | undefined, Date | string>>
+}
+
 /** The analytics database: the read model and the inbox it consumes into. */
 export interface Database extends InboxDatabase {
   order_facts: OrderFactsTable
@@ -84,6 +113,8 @@ export interface Database extends InboxDatabase {
   daily_user_stats: DailyUserStatsTable
   top_user_lists: TopUserListsTable
   top_user_bounds: TopUserBoundsTable
+  read_model_settings: ReadModelSettingsTable
+  order_status_changes: OrderStatusChangesTable
 }
 
 // the service's database on the app (registered by @topup/service's infrastructure)

@@ -269,23 +269,27 @@ const REBUILD_PAGE = 50_000
  * whole table nine times (10 M orders: 8.5 minutes on a busy machine).
  */
 export async function rebuildTopUsers (db: Kysely<Database>): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    await sql`LOCK TABLE top_user_lists, top_user_bounds IN EXCLUSIVE MODE`.execute(trx)
-    await sql`TRUNCATE top_user_lists, top_user_bounds`.execute(trx)
-    // one pass in day order through a cursor (sorted once, by the plan cheapest for the whole table)
-    await sql`SET LOCAL cursor_tuple_fraction = 1.0`.execute(trx)
-    await sql`DECLARE top_user_rebuild NO SCROLL CURSOR FOR
-      SELECT day - DATE '1970-01-01' AS n, user_id::text AS id, orders FROM daily_user_stats ORDER BY day`.execute(trx)
-    const lists = new BlockLists()
-    for (;;) {
-      const page = await sql<{ n: number, id: string, orders: number }>`FETCH ${sql.lit(REBUILD_PAGE)} FROM top_user_rebuild`.execute(trx)
-      for (const row of page.rows) lists.add(row.n, row.id, row.orders)
-      await lists.write(trx)
-      if (page.rows.length < REBUILD_PAGE) break
-    }
-    lists.end()
+  await db.transaction().execute(async (trx) => { await rebuildTopUsersIn(trx) })
+}
+
+/** rebuildTopUsers inside the caller's transaction (the business-day rebuild recomputes daily_user_stats first, in the same one). */
+export async function rebuildTopUsersIn (trx: Transaction<Database>): Promise<void> {
+  await sql`LOCK TABLE top_user_lists, top_user_bounds IN EXCLUSIVE MODE`.execute(trx)
+  await sql`TRUNCATE top_user_lists, top_user_bounds`.execute(trx)
+  // one pass in day order through a cursor (sorted once, by the plan cheapest for the whole table)
+  await sql`SET LOCAL cursor_tuple_fraction = 1.0`.execute(trx)
+  await sql`DECLARE top_user_rebuild NO SCROLL CURSOR FOR
+    SELECT day - DATE '1970-01-01' AS n, user_id::text AS id, orders FROM daily_user_stats ORDER BY day`.execute(trx)
+  const lists = new BlockLists()
+  for (;;) {
+    const page = await sql<{ n: number, id: string, orders: number }>`FETCH ${sql.lit(REBUILD_PAGE)} FROM top_user_rebuild`.execute(trx)
+    for (const row of page.rows) lists.add(row.n, row.id, row.orders)
     await lists.write(trx)
-  })
+    if (page.rows.length < REBUILD_PAGE) break
+  }
+  await sql`CLOSE top_user_rebuild`.execute(trx)
+  lists.end()
+  await lists.write(trx)
 }
 
 /**

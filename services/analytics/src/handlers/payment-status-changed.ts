@@ -1,13 +1,20 @@
 import { PaymentStatusChanged } from '@topup/contracts'
 import { defineHandler } from '@topup/messaging'
+import { notifyChange } from '../db/live.js'
 import { applyPaymentStatus } from '../db/read-model.js'
 import type { Database } from '../db/schema.js'
+import { recordStatusChange } from '../db/timeline.js'
 
 /**
  * The order's status follows its payment, forward only. A result that comes
  * before its OrderCreated is kept on a partial row; a late or contradicting
- * one changes nothing.
+ * one changes nothing, but is kept in the order's timeline (for support) all
+ * the same. Open dashboards hear of a change at commit.
  */
 export const paymentStatusChanged = defineHandler<Database, typeof PaymentStatusChanged>(PaymentStatusChanged, async (trx, event) => {
-  await applyPaymentStatus(trx, event)
+  const outcome = await applyPaymentStatus(trx, event)
+  await recordStatusChange(trx, event, outcome !== 'unchanged')
+  if (outcome !== 'unchanged') {
+    await notifyChange(trx, { kind: 'payment', order_id: event.data.order_id, transaction_id: event.data.transaction_id, status: event.data.status })
+  }
 })
