@@ -3,6 +3,7 @@ import type { FastifyError, FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { clientGone, noteClientGone } from './client-gone.js'
 import { databaseUnavailable } from './db-errors.js'
+import { plainMessage, relevantIssues, type ValidationIssue } from './validation-messages.js'
 
 export interface ErrorBody {
   statusCode: number
@@ -26,8 +27,6 @@ export class HttpError extends Error {
   }
 }
 
-interface ValidationIssue { instancePath: string, message?: string, params: Record<string, unknown> }
-
 function fieldOf (issue: ValidationIssue): string {
   const path = issue.instancePath.replace(/^\//, '').replaceAll('/', '.')
   const child = issue.params.missingProperty ?? issue.params.additionalProperty
@@ -35,10 +34,18 @@ function fieldOf (issue: ValidationIssue): string {
   return path === '' ? '(root)' : path
 }
 
-function messageOf (issue: ValidationIssue): string {
-  if (typeof issue.params.additionalProperty === 'string') return 'is not an allowed field'
-  if (typeof issue.params.missingProperty === 'string') return 'is required'
-  return issue.message ?? 'is invalid'
+/** The validation issues as the client reads them: one per field and problem, in plain words. */
+function validationDetails (issues: readonly ValidationIssue[]): NonNullable<ErrorBody['details']> {
+  const seen = new Set<string>()
+  const details: NonNullable<ErrorBody['details']> = []
+  for (const issue of relevantIssues(issues)) {
+    const detail = { field: fieldOf(issue), message: plainMessage(issue) }
+    const key = `${detail.field}\n${detail.message}`
+    if (seen.has(key)) continue
+    seen.add(key)
+    details.push(detail)
+  }
+  return details
 }
 
 /**
@@ -55,7 +62,7 @@ export default fp(async function errorHandling (app: FastifyInstance) {
       return
     }
     if (error.validation !== undefined) {
-      const details = error.validation.map((issue) => ({ field: fieldOf(issue as ValidationIssue), message: messageOf(issue as ValidationIssue) }))
+      const details = validationDetails(error.validation as unknown as ValidationIssue[])
       const where = error.validationContext ?? 'request'
       const first = details[0]
       const message = first === undefined ? `Invalid ${where}` : `Invalid ${where}: ${first.field} ${first.message}`

@@ -102,8 +102,9 @@ export function createServer (options: ServerOptions): App {
       return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID()
     },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
-    // an unknown field is a 400 that names it, not silently dropped
-    ajv: { customOptions: { allErrors: true, removeAdditional: false } },
+    // an unknown field is a 400 that names it, not silently dropped; verbose: each error
+    // keeps its schema, from which errors.ts says what the field must be in plain words
+    ajv: { customOptions: { allErrors: true, removeAdditional: false, verbose: true } },
     schemaController: { compilersFactory: { buildValidator: buildValidator() } },
     forceCloseConnections: 'idle',
     logController: new OneLinePerRequest(),

@@ -30,16 +30,17 @@ t.test('placeOrder writes the pending order and its OrderCreated in one transact
 
 t.test('placeOrder refuses what the catalog does not hold, and writes nothing', async (t) => {
   const { app } = await build(t)
-  await t.rejects(placeOrder(app.db, order({ request: { ...demoTopup, game_id: 'nope' } })), new HttpError(400, GAME_NOT_FOUND))
-  await t.rejects(placeOrder(app.db, order({ request: { ...demoTopup, product_price: '698.99' } })), new HttpError(400, PRODUCT_MISMATCH))
-  await t.rejects(placeOrder(app.db, order({ request: { ...demoTopup, product_price: 'six hundred' } })), new HttpError(400, PRODUCT_MISMATCH), 'a price that is no decimal matches nothing')
+  const refused = (summary: string, field: string) => ({ statusCode: 400, message: new RegExp(`^${summary.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} ${field}: `), details: [{ field }] })
+  await t.rejects(placeOrder(app.db, order({ request: { ...demoTopup, game_id: 'nope' } })), refused(GAME_NOT_FOUND, 'game_id'))
+  await t.rejects(placeOrder(app.db, order({ request: { ...demoTopup, product_price: '698.99' } })), refused(PRODUCT_MISMATCH, 'product_price'))
+  await t.rejects(placeOrder(app.db, order({ request: { ...demoTopup, product_price: 'six hundred' } })), refused(PRODUCT_MISMATCH, 'product_price'), 'a price that is no decimal matches nothing')
   t.equal((await app.db.selectFrom('orders').select('id').execute()).length, 0)
   t.equal((await app.db.selectFrom('outbox').select('id').execute()).length, 0)
 })
 
 t.test('placeOrder with an idempotency key: the same request again is the first answer; another body a 422; a refused one keeps no key', async (t) => {
   const { app } = await build(t)
-  await t.rejects(placeOrder(app.db, order({ idempotencyKey: 'k1', request: { ...demoTopup, product_price: '1.00' } })), new HttpError(400, PRODUCT_MISMATCH))
+  await t.rejects(placeOrder(app.db, order({ idempotencyKey: 'k1', request: { ...demoTopup, product_price: '1.00' } })), { statusCode: 400, details: [{ field: 'product_price' }] })
   const first = await placeOrder(app.db, order({ idempotencyKey: 'k1' }))
   t.equal(first.replayed, false, 'the refused attempt did not keep the key')
   const again = await placeOrder(app.db, order({ idempotencyKey: 'k1' }))

@@ -30,7 +30,7 @@ t.test('the price matches exactly as a decimal, string or number', async (t) => 
   for (const price of [699.01, '699.001', '698.99', 700, '6990', '698.9999999999999999']) {
     const res = await app.inject({ method: 'POST', url: '/api/topup/', headers: player(), payload: { ...demoTopup, product_price: price } })
     t.equal(res.statusCode, 400, `price ${JSON.stringify(price)} is refused`)
-    t.equal(res.json().message, "Product not found or doesn't match the game.")
+    t.match(res.json().message, /^Product not found or doesn't match the game\. /)
   }
   const count = await app.db.selectFrom('orders').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()
   t.equal(Number(count.n), 5, 'only the matching requests created orders')
@@ -38,17 +38,23 @@ t.test('the price matches exactly as a decimal, string or number', async (t) => 
 
 t.test('each rule of docs/DESIGN.md §2.1 with its exact message', async (t) => {
   const { app, player, staff } = await build(t)
-  const cases: Array<[string, Record<string, unknown>, string]> = [
-    ['unknown game', { gamename: 'nope' }, 'Game not found or inactive.'],
-    ['name right, code wrong', { game_id: 'coc999' }, 'Game not found or inactive.'],
-    ['product of another game', { product_id: 5, product_name: 'UC 60', product_price: '75.00' }, "Product not found or doesn't match the game."],
-    ['wrong product name', { product_name: 'UC Pack 600' }, "Product not found or doesn't match the game."],
-    ['unknown product id', { product_id: 9999 }, "Product not found or doesn't match the game."]
+  const GAME = 'Game not found or inactive.'
+  const PRODUCT = "Product not found or doesn't match the game."
+  const cases: Array<[string, Record<string, unknown>, string, Array<{ field: string, message: string }>]> = [
+    ['unknown game', { gamename: 'nope', game_id: 'nope1' }, GAME, [{ field: 'gamename', message: 'no game is called "nope"' }, { field: 'game_id', message: 'no game has the id "nope1"' }]],
+    ['name right, code wrong', { game_id: 'coc999' }, GAME, [{ field: 'game_id', message: '"clash of clan" has the id "coc123", not "coc999"' }]],
+    ['code right, name wrong', { gamename: 'clash of titans' }, GAME, [{ field: 'gamename', message: 'the game "coc123" is called "clash of clan", not "clash of titans"' }]],
+    ['product of another game', { product_id: 5, product_name: 'UC 60', product_price: '75.00' }, PRODUCT, [{ field: 'product_id', message: '"clash of clan" has no product 5' }]],
+    ['wrong product name', { product_name: 'UC Pack 600' }, PRODUCT, [{ field: 'product_name', message: 'product 4 is "UC Pack 500", not "UC Pack 600"' }]],
+    ['wrong price', { product_price: '650.00' }, PRODUCT, [{ field: 'product_price', message: 'must be 699.00, the price of "UC Pack 500"' }]],
+    ['wrong name and price', { product_name: 'UC Pack 600', product_price: 650 }, PRODUCT, [{ field: 'product_name', message: 'product 4 is "UC Pack 500", not "UC Pack 600"' }, { field: 'product_price', message: 'must be 699.00, the price of "UC Pack 500"' }]],
+    ['unknown product id', { product_id: 9999 }, PRODUCT, [{ field: 'product_id', message: '"clash of clan" has no product 9999' }]]
   ]
-  for (const [name, change, message] of cases) {
+  for (const [name, change, summary, details] of cases) {
     const res = await app.inject({ method: 'POST', url: '/api/topup/', headers: player(), payload: { ...demoTopup, ...change } })
     t.equal(res.statusCode, 400, name)
-    t.equal(res.json().message, message, name)
+    t.equal(res.json().message, `${summary} ${details[0]?.field ?? ''}: ${details[0]?.message ?? ''}.`, `${name}: the message says what to fix`)
+    t.same(res.json().details, details, `${name}: each field that did not match`)
   }
   // an inactive game cannot be bought
   const games = await app.inject({ method: 'GET', url: '/api/games/' })
@@ -56,7 +62,7 @@ t.test('each rule of docs/DESIGN.md §2.1 with its exact message', async (t) => 
   await app.inject({ method: 'PATCH', url: `/api/games/${coc?.id ?? 0}`, headers: staff(), payload: { is_active: false } })
   const inactive = await app.inject({ method: 'POST', url: '/api/topup/', headers: player(), payload: demoTopup })
   t.equal(inactive.statusCode, 400)
-  t.equal(inactive.json().message, 'Game not found or inactive.')
+  t.same(inactive.json().details, [{ field: 'game_id', message: '"clash of clan" is not on sale at the moment' }])
 
   const missingField = await app.inject({ method: 'POST', url: '/api/topup/', headers: player(), payload: { ...demoTopup, product_id: undefined } })
   t.equal(missingField.statusCode, 400)

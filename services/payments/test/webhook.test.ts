@@ -200,7 +200,7 @@ t.test('a signed but invalid body is a 400 naming the field; malformed JSON is a
   const badId = await callWebhook(harness, { transaction_id: 'not-a-uuid', status: 'success' })
   t.equal(badId.statusCode, 400, badId.body)
   t.match(badId.json(), { message: /transaction_id/ })
-  t.same(badId.json().details, [{ field: 'transaction_id', message: 'must match format "uuid"' }])
+  t.same(badId.json().details, [{ field: 'transaction_id', message: 'must be a UUID such as 9b2f3c1e-6a4d-4c8e-9f1a-2b3c4d5e6f70' }])
 
   const missing = await callWebhook(harness, { status: 'success' })
   t.equal(missing.statusCode, 400)

@@ -76,3 +76,31 @@ export async function findGameAndProduct (db: Db, match: { gameName: string, gam
 export async function catalogIsEmpty (db: Db): Promise<boolean> {
   return (await db.selectFrom('games').select('id').limit(1).executeTakeFirst()) === undefined
 }
+
+export interface Mismatch { field: string, message: string }
+
+/**
+ * Why a top-up's game or product did not match the catalog, field by field:
+ * read only for a refused order (the catalog check above stays one statement),
+ * so the client learns which of game name, game id, product id, name or price
+ * to correct. The catalog is public (GET /api/games/), so this tells nothing
+ * that is not there already.
+ */
+export async function explainMismatch (db: Db, match: { gameName: string, gameCode: string, productId: number, productName: string, price: string | null }): Promise<Mismatch[]> {
+  const byCode = await db.selectFrom('games').select(['id', 'name', 'code', 'is_active']).where('code', '=', match.gameCode).executeTakeFirst()
+  if (byCode === undefined) {
+    const byName = await db.selectFrom('games').select(['code']).where(sql<string>`lower(name)`, '=', match.gameName.toLowerCase()).executeTakeFirst()
+    return byName === undefined
+      ? [{ field: 'gamename', message: `no game is called "${match.gameName}"` }, { field: 'game_id', message: `no game has the id "${match.gameCode}"` }]
+      : [{ field: 'game_id', message: `"${match.gameName}" has the id "${byName.code}", not "${match.gameCode}"` }]
+  }
+  if (byCode.name.toLowerCase() !== match.gameName.toLowerCase()) return [{ field: 'gamename', message: `the game "${match.gameCode}" is called "${byCode.name}", not "${match.gameName}"` }]
+  if (!byCode.is_active) return [{ field: 'game_id', message: `"${byCode.name}" is not on sale at the moment` }]
+  const product = await db.selectFrom('products').select(['game_id', 'name', 'price']).where('id', '=', match.productId).executeTakeFirst()
+  if (product === undefined || product.game_id !== byCode.id) return [{ field: 'product_id', message: `"${byCode.name}" has no product ${match.productId}` }]
+  const problems: Mismatch[] = []
+  if (product.name !== match.productName) problems.push({ field: 'product_name', message: `product ${match.productId} is "${product.name}", not "${match.productName}"` })
+  const samePrice = match.price !== null && (await sql<{ same: boolean }>`SELECT ${product.price}::numeric = ${match.price}::numeric AS same`.execute(db)).rows[0]?.same === true
+  if (!samePrice) problems.push({ field: 'product_price', message: `must be ${product.price}, the price of "${product.name}"` })
+  return problems
+}

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import { HttpError } from '@topup/service-kit'
-import { findGameAndProduct } from '../db/catalog.js'
+import { findGameAndProduct, explainMismatch } from '../db/catalog.js'
 import { canonicalDecimal, toDecimalString } from '../db/decimal.js'
 import { claimKey, requestHash } from '../db/idempotency.js'
 import { insertOrder } from '../db/orders.js'
@@ -63,9 +63,14 @@ export async function placeOrder (db: Kysely<Database>, order: PlaceOrder): Prom
       if (claim.kind === 'mismatch') throw new HttpError(422, KEY_REUSED)
       if (claim.kind === 'replay') return { body: claim.body as OrderPlaced['body'], replayed: true }
     }
-    const { game, product } = await findGameAndProduct(trx, { gameName: request.gamename, gameCode: request.game_id, productId: request.product_id, productName: request.product_name, price })
-    if (game === undefined) throw new HttpError(400, GAME_NOT_FOUND)
-    if (product === undefined) throw new HttpError(400, PRODUCT_MISMATCH)
+    const match = { gameName: request.gamename, gameCode: request.game_id, productId: request.product_id, productName: request.product_name, price }
+    const { game, product } = await findGameAndProduct(trx, match)
+    if (game === undefined || product === undefined) {
+      const problems = await explainMismatch(trx, match)
+      const first = problems[0]
+      const summary = game === undefined ? GAME_NOT_FOUND : PRODUCT_MISMATCH
+      throw new HttpError(400, first === undefined ? summary : `${summary} ${first.field}: ${first.message}.`, problems)
+    }
     const row = {
       ...ids,
       user_id: order.player.id,

@@ -19,8 +19,8 @@ export const TopupBody = Type.Object({
   product_id: Type.Integer({ minimum: 1, maximum: 2147483647 }),
   product_price: Type.Union([
     // whether the decimal is the exact price is decided against the catalog
-    Type.String({ pattern: DECIMAL_AMOUNT.source, maxLength: 60 }),
-    Type.Number({ minimum: 0 })
+    Type.String({ pattern: DECIMAL_AMOUNT.source, maxLength: 60, description: 'a decimal string such as "699.00"' }),
+    Type.Number({ minimum: 0, description: 'a JSON number such as 699' })
   ], { description: 'The price the client saw: a JSON number such as 699 or 699.0, or a decimal string such as "699.00" (digits, an optional fraction; no sign, exponent or spaces). Compared exactly, as written' })
 }, {
   additionalProperties: false,
