@@ -79,14 +79,15 @@ t.test('npm run dlq', async (t) => {
     t.match(otherBroker, { code: 1, stderr: /there is no queue .*analytics\.events\.dlq on this broker/ })
   })
 
-  await t.test('replay <event id>: back on the service queue under its original routing key, gone from the DLQ', async (t) => {
+  await t.test('replay <event id>: back on this service\'s queue only, with its original routing key, gone from the DLQ', async (t) => {
     const replay = await dlq('replay', service, event.id)
     t.equal(replay.code, 0, replay.stderr)
     t.match(replay.stdout, `replayed 1 from ${deadLetterQueue}`)
     t.equal((await channel.checkQueue(deadLetterQueue)).messageCount, 0, 'the DLQ is empty')
     const message = await channel.get(queue, { noAck: true })
     if (message === false) throw new Error('nothing on the service queue')
-    t.equal(message.fields.routingKey, OrderCreated.routingKey)
+    t.equal(message.fields.exchange, '', 'straight to the queue (the default exchange): no other service gets it again')
+    t.equal(message.properties.headers?.['x-topup-routing-key'], OrderCreated.routingKey, 'its routing key travels in a header')
     t.equal(message.properties.messageId, event.id)
     t.same(JSON.parse(message.content.toString('utf8')), event, 'the same event, byte for byte')
     t.equal(message.properties.headers?.['x-replayed-from'], deadLetterQueue)

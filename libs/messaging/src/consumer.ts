@@ -3,7 +3,7 @@ import type { Kysely, Transaction } from 'kysely'
 import { validateEvent, type EventContract, type EventOf, type Problem } from '@topup/contracts'
 import type { BrokerConnection } from './connection.js'
 import { databaseUnavailable } from '@topup/service-kit'
-import { deadLetterHeaders } from './dlq.js'
+import { deadLetterHeaders, REPLAYED_ROUTING_KEY_HEADER } from './dlq.js'
 import { Backoff, errorMessage, sleep, type Logger } from './log.js'
 import type { InboxDatabase } from './outbox.js'
 import type { DeadLetterCause, MessagingMetrics } from './metrics.js'
@@ -172,7 +172,7 @@ export async function startConsumer<DB extends InboxDatabase, M extends Record<s
   }
 
   function parse (message: ConsumeMessage): { handler: ErasedHandler<DB>, event: EventOf<EventContract> } {
-    const routingKey = message.fields.routingKey
+    const routingKey = routingKeyOf(message)
     const handler = handlers.get(routingKey)
     if (handler === undefined) throw new Rejection(`no handler for routing key "${routingKey}"`)
     let body: unknown
@@ -186,7 +186,7 @@ export async function startConsumer<DB extends InboxDatabase, M extends Record<s
 
   async function handleMessage (channel: Channel, message: ConsumeMessage): Promise<void> {
     stats.received++
-    const routingKey = message.fields.routingKey
+    const routingKey = routingKeyOf(message)
     let parsed: ReturnType<typeof parse>
     try {
       parsed = parse(message)
@@ -266,7 +266,7 @@ export async function startConsumer<DB extends InboxDatabase, M extends Record<s
         type: type ?? '',
         ...(correlationId === undefined ? {} : { correlationId }),
         headers: deadLetterHeaders(headers, {
-          routingKey: message.fields.routingKey,
+          routingKey: routingKeyOf(message),
           cause: why.cause,
           reason: why.problems === undefined || why.problems.length === 0 ? why.reason : `${why.reason}: ${why.problems.map((p) => `${p.path === '' ? '/' : p.path} ${p.message}`).join('; ')}`,
           deliveries: why.deliveries,
@@ -376,6 +376,16 @@ export async function startConsumer<DB extends InboxDatabase, M extends Record<s
       if (active !== null) await active.channel.close().catch(() => {})
     }
   }
+}
+
+/**
+ * The routing key a message is about: the one it was published with, or, for
+ * a message an operator replayed straight to this queue (through the default
+ * exchange, by queue name), the one it had before (its header).
+ */
+function routingKeyOf (message: ConsumeMessage): string {
+  const replayed: unknown = message.properties.headers?.[REPLAYED_ROUTING_KEY_HEADER]
+  return message.fields.exchange === '' && typeof replayed === 'string' ? replayed : message.fields.routingKey
 }
 
 function deliveryCount (message: ConsumeMessage): number {

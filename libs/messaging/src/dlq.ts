@@ -19,6 +19,14 @@ export const DEAD_LETTER_HEADERS = {
   routingKey: 'x-topup-original-routing-key'
 } as const
 
+/**
+ * The routing key of a replayed message. A replay goes to the one service
+ * queue it came from (through the default exchange, by the queue's name), not
+ * to the events exchange, where every service bound to the key would get the
+ * event again; the consumer reads its routing key from this header.
+ */
+export const REPLAYED_ROUTING_KEY_HEADER = 'x-topup-routing-key'
+
 /** Headers of a message's dead-lettered copy: its own (minus the broker's bookkeeping) and why. */
 export function deadLetterHeaders (original: Record<string, unknown>, why: { routingKey: string, cause: string, reason: string, deliveries: number, at: string }): Record<string, unknown> {
   const kept = withoutBookkeeping(original)
@@ -38,7 +46,7 @@ export function deadLetterHeaders (original: Record<string, unknown>, why: { rou
 
 /** A message's headers without what the broker and the last dead-lettering added (kept: the first time and the count). */
 function withoutBookkeeping (headers: Record<string, unknown>): Record<string, unknown> {
-  const dropped = new Set<string>(['x-death', 'x-first-death-exchange', 'x-first-death-queue', 'x-first-death-reason', 'x-last-death-exchange', 'x-last-death-queue', 'x-last-death-reason', 'x-delivery-count',
+  const dropped = new Set<string>([REPLAYED_ROUTING_KEY_HEADER, 'x-death', 'x-first-death-exchange', 'x-first-death-queue', 'x-first-death-reason', 'x-last-death-exchange', 'x-last-death-queue', 'x-last-death-reason', 'x-delivery-count',
     DEAD_LETTER_HEADERS.cause, DEAD_LETTER_HEADERS.reason, DEAD_LETTER_HEADERS.deliveries, DEAD_LETTER_HEADERS.at, DEAD_LETTER_HEADERS.routingKey])
   return Object.fromEntries(Object.entries(headers).filter(([key]) => !dropped.has(key)))
 }
@@ -152,14 +160,15 @@ export async function listDeadLetters (options: { connection: BrokerConnection, 
 }
 
 /**
- * Moves messages from a service's dead-letter queue back to the events
- * exchange under their original routing key (each republished with a confirm
+ * Moves messages from a service's dead-letter queue back to that service's
+ * queue, with their original routing key (each republished with a confirm
  * before it is removed from the DLQ): all of them, or those with the given
- * event ids. For an operator, once the cause is fixed; an event that was
+ * event ids. The other services that consume the same events are not sent
+ * them again. For an operator, once the cause is fixed; an event that was
  * applied meanwhile is skipped by the consumer's inbox.
  */
 export async function replayDeadLetters (options: ReplayOptions): Promise<ReplayResult> {
-  const { deadLetterQueue } = serviceQueueNames(options.prefix, options.service)
+  const { queue, deadLetterQueue } = serviceQueueNames(options.prefix, options.service)
   const channel = await options.connection.createChannel()
   const wanted = options.eventIds === undefined ? null : new Set(options.eventIds)
   const result: ReplayResult = { replayed: 0, skipped: 0, kept: 0, notFound: [] }
@@ -187,11 +196,13 @@ export async function replayDeadLetters (options: ReplayOptions): Promise<Replay
         continue
       }
       try {
-        await options.connection.publish(routingKey, message.content, {
+        // the default exchange routes by queue name: to this service's queue only
+        await options.connection.publish(queue, message.content, {
+          exchange: '',
           messageId: messageId ?? '',
           type: type ?? '',
           ...(correlationId === undefined ? {} : { correlationId }),
-          headers: { ...withoutBookkeeping(headers), 'x-replayed-from': deadLetterQueue, 'x-replayed-at': new Date().toISOString() }
+          headers: { ...withoutBookkeeping(headers), [REPLAYED_ROUTING_KEY_HEADER]: routingKey, 'x-replayed-from': deadLetterQueue, 'x-replayed-at': new Date().toISOString() }
         })
       } catch (err) {
         channel.nack(message, false, true)
