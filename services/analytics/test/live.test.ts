@@ -7,7 +7,8 @@ import { notifyChange } from '../src/db/live.js'
 import { build, deliver, orderCreated, paymentChanged, type Harness } from './helper.js'
 import { openSse, type SseEvent } from './sse.js'
 
-const changesOf = (e: SseEvent): Array<{ kind: string, order_id: string, status: string }> => e.event === 'changes' ? (JSON.parse(e.data) as { changes: Array<{ kind: string, order_id: string, status: string }> }).changes : []
+interface Change { kind: string, order_id: string, status: string, applied: boolean }
+const changesOf = (e: SseEvent): Change[] => e.event === 'changes' ? (JSON.parse(e.data) as { changes: Change[] }).changes : []
 const mentions = (orderId: string, kind?: string) => (e: SseEvent): boolean => changesOf(e).some((c) => c.order_id === orderId && (kind === undefined || c.kind === kind))
 
 async function listen (h: Harness): Promise<string> {
@@ -50,22 +51,28 @@ t.test('the stream tells of each change at its commit, and of nothing rolled bac
   t.ok(settled.at - paid < 2000, `its payment within 2 s (${settled.at - paid} ms)`)
   t.match(changesOf(settled).find((c) => c.kind === 'payment'), { status: 'success' })
 
-  // a duplicate (the inbox skips it) and a late contradicting result (changes nothing): no change to tell
+  // a late contradicting result moves no figure but joins the order's timeline: told, as not applied
+  const late = paymentChanged(order, 'failed')
+  await h.deliver(late)
+  const told = await stream.next((e) => changesOf(e).some((c) => c.order_id === order.data.order_id && c.status === 'failed'), 2000)
+  t.match(changesOf(told).find((c) => c.status === 'failed'), { kind: 'payment', applied: false }, 'a result that changed nothing is told as not applied')
+  // a duplicate delivery (the inbox skips it): nothing to tell
   const before = stream.events.length
-  await h.deliver(paymentChanged(order, 'failed'))
+  t.equal(await h.deliver(late), false, 'the duplicate is skipped')
+  await h.deliver(order)
   await new Promise((resolve) => setTimeout(resolve, 600))
-  t.same(stream.events.slice(before).filter((e) => e.event === 'changes'), [], 'a result that changed nothing is not told')
+  t.same(stream.events.slice(before).filter((e) => e.event === 'changes'), [], 'a duplicate, or the same order again, is not told')
 
   // at commit, not before; a rollback never
   const held = '00000000-0000-4000-8000-00000000a001'
   const rolledBack = '00000000-0000-4000-8000-00000000a002'
   await h.app.db.transaction().execute(async (trx) => {
-    await notifyChange(trx, { kind: 'order', order_id: rolledBack, transaction_id: rolledBack, status: 'pending' })
+    await notifyChange(trx, { kind: 'order', order_id: rolledBack, transaction_id: rolledBack, status: 'pending', applied: true })
     await sql`SELECT 1/0`.execute(trx)
   }).catch(() => {})
   let committedAt = 0
   await h.app.db.transaction().execute(async (trx) => {
-    await notifyChange(trx, { kind: 'order', order_id: held, transaction_id: held, status: 'pending' })
+    await notifyChange(trx, { kind: 'order', order_id: held, transaction_id: held, status: 'pending', applied: true })
     await new Promise((resolve) => setTimeout(resolve, 500))
     t.notOk(stream.events.some(mentions(held)), 'nothing before the commit')
     committedAt = Date.now()

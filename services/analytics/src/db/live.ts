@@ -17,6 +17,8 @@ export interface ReadModelChange {
   order_id: string
   transaction_id: string
   status: string
+  /** false: a payment result that moved nothing (late, contradicting) but joined the order's timeline */
+  applied: boolean
 }
 
 export async function notifyChange (trx: Transaction<Database>, change: ReadModelChange): Promise<void> {

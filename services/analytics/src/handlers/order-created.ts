@@ -8,6 +8,6 @@ import type { Database } from '../db/schema.js'
 export const orderCreated = defineHandler<Database, typeof OrderCreated>(OrderCreated, async (trx, event) => {
   const outcome = await applyOrderCreated(trx, event)
   if (outcome !== 'unchanged') {
-    await notifyChange(trx, { kind: 'order', order_id: event.data.order_id, transaction_id: event.data.transaction_id, status: event.data.status })
+    await notifyChange(trx, { kind: 'order', order_id: event.data.order_id, transaction_id: event.data.transaction_id, status: event.data.status, applied: true })
   }
 })
