@@ -224,11 +224,28 @@ function queryOf (range) {
   return text === '' ? '' : `?${text}`
 }
 
-function cell (text, { right = false, value } = {}) {
+function cell (text, { right = false, value, nowrap = false, className = '' } = {}) {
   const td = document.createElement('td')
-  td.className = right ? 'whitespace-nowrap py-2 pl-3 text-right' : 'py-2 pr-3'
+  td.className = `${right ? 'whitespace-nowrap py-2 pl-3 text-right' : nowrap ? 'whitespace-nowrap py-2 pr-3' : 'py-2 pr-3'} ${className}`.trim()
   td.textContent = text
   if (value !== undefined) td.dataset.value = String(value)
+  return td
+}
+
+/** An amount in a table: in full, compact on a phone from ₹1 lakh (the full amount in its title). */
+function moneyCell (value) {
+  const td = cell(phone.matches && Number(value) >= 100_000 ? compactMoney(value) : money(value), { right: true, value })
+  td.title = money(value)
+  return td
+}
+
+/** The product, with its game under it on a phone (where the game column is hidden). */
+function productCell (p) {
+  const td = cell(p.product_name, { value: p.product_name })
+  const game = document.createElement('span')
+  game.className = 'block text-xs text-slate-500 sm:hidden'
+  game.textContent = p.game_name
+  td.append(game)
   return td
 }
 
@@ -310,8 +327,7 @@ const tooltip = {
 function drawCharts (summary) {
   destroyCharts()
   const empty = summary.totals.orders === 0
-  const range = `${summary.start_date} – ${summary.end_date}`
-  $('daily-empty').textContent = `No orders between ${range}.`
+  $('daily-empty').textContent = `No orders between ${summary.start_date} and ${summary.end_date}.`
   $('daily-empty').hidden = !empty
   $('games-empty').textContent = 'No games with orders in this range.'
   $('games-empty').hidden = summary.revenue_by_game.length > 0
@@ -409,11 +425,11 @@ function render (summary) {
   $('empty').textContent = emptyRange ? `No orders between ${summary.start_date} and ${summary.end_date} (${summary.timezone} days). Pick a longer range or another preset.` : ''
   $('empty').hidden = !emptyRange
   fillTable('daily-body', [...summary.daily_revenue].reverse(), (d) => [
-    cell(d.date), cell(integer.format(d.orders), { right: true, value: d.orders }),
-    cell(integer.format(d.successful_orders), { right: true, value: d.successful_orders }), cell(money(d.revenue), { right: true, value: d.revenue })
+    cell(d.date, { nowrap: true }), cell(integer.format(d.orders), { right: true, value: d.orders }),
+    cell(integer.format(d.successful_orders), { right: true, value: d.successful_orders }), moneyCell(d.revenue)
   ], 'No days in range.')
   fillTable('products-body', summary.top_products, (p) => [
-    cell(p.product_name), cell(p.game_name), cell(integer.format(p.successful_orders), { right: true, value: p.successful_orders }), cell(money(p.revenue), { right: true, value: p.revenue })
+    productCell(p), cell(p.game_name, { className: 'hidden sm:table-cell' }), cell(integer.format(p.successful_orders), { right: true, value: p.successful_orders }), moneyCell(p.revenue)
   ], 'No successful orders in this range.')
   fillTable('users-body', summary.top_users, (u) => [cell(u.user_email), cell(integer.format(u.orders), { right: true, value: u.orders })], 'No orders in this range.')
   fillTable('failures-body', summary.failed_payments.by_month, (m) => [cell(`${m.month} (${MONTHS[Number(m.month.slice(5, 7)) - 1]})`), cell(integer.format(m.count), { right: true, value: m.count })], 'No months in range.')
@@ -423,6 +439,10 @@ function render (summary) {
 function showError (message) {
   $('dashboard').dataset.state = 'error'
   clearFigures()
+  for (const id of ['daily-empty', 'games-empty']) {
+    $(id).textContent = 'Not loaded: see the message above.'
+    $(id).hidden = false
+  }
   $('status').textContent = ''
   $('empty').hidden = true
   $('error-text').textContent = message
@@ -469,6 +489,12 @@ async function load ({ quiet = false } = {}) {
 
 function setRange (range) {
   applied = range
+  for (const button of document.querySelectorAll('[data-preset]')) button.setAttribute('aria-pressed', String(range.preset === button.dataset.preset))
+  // a preset's dates come with its figures (the server knows the business zone's today)
+  if (range.preset !== undefined) {
+    $('start-date').value = ''
+    $('end-date').value = ''
+  }
   const url = new URL(location.href)
   url.search = queryOf(range)
   history.replaceState(null, '', url)
