@@ -275,16 +275,30 @@ export default fp(async function tokens (app: FastifyInstance, options: TokenOpt
         request.log.error({ err }, 'cannot fetch the token keys from auth')
         throw new HttpError(503, 'Token verification is temporarily unavailable.')
       }
-      if (code === 'FST_JWT_NO_AUTHORIZATION_IN_HEADER') throw new HttpError(401, 'Missing access token.')
-      if (code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED') throw new HttpError(401, 'Access token expired.')
-      throw new HttpError(401, 'Invalid access token.')
+      if (code === 'FST_JWT_NO_AUTHORIZATION_IN_HEADER') throw bearerChallenge('Missing access token.')
+      if (code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED') throw bearerChallenge('Access token expired.', 'invalid_token')
+      throw bearerChallenge('Invalid access token.', 'invalid_token')
     }
-    if (request.user.typ !== 'access') throw new HttpError(401, 'Invalid access token.')
+    if (request.user.typ !== 'access') throw bearerChallenge('Invalid access token.', 'invalid_token')
   }
 
   app.decorate('authenticate', authenticate)
   app.decorate('requireStaff', async function requireStaff (request: FastifyRequest) {
     await authenticate(request)
-    if (!request.user.staff) throw new HttpError(403, 'Staff access required.')
+    if (!request.user.staff) throw bearerChallenge('Staff access required.', 'insufficient_scope')
   })
 }, { name: 'tokens' })
+
+/**
+ * A 401 (or, for a missing right, a 403) with the challenge RFC 6750 asks
+ * for: `WWW-Authenticate: Bearer realm="topup"`, plus `error` and
+ * `error_description` when a token was sent but is no good (a client library
+ * then knows to refresh it), none when no token was sent at all.
+ */
+export function bearerChallenge (message: string, error?: 'invalid_token' | 'insufficient_scope'): HttpError {
+  const challenge = error === undefined ? `Bearer realm="${REALM}"` : `Bearer realm="${REALM}", error="${error}", error_description="${message}"`
+  return new HttpError(error === 'insufficient_scope' ? 403 : 401, message, undefined, { 'www-authenticate': challenge })
+}
+
+/** The protection space of every service's bearer tokens. */
+export const REALM = 'topup'

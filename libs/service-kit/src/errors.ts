@@ -21,7 +21,7 @@ export function errorBody (statusCode: number, message: string, details?: ErrorB
 
 /** An error a handler throws on purpose: its status and message reach the client. */
 export class HttpError extends Error {
-  constructor (readonly statusCode: number, message: string, readonly details?: ErrorBody['details']) {
+  constructor (readonly statusCode: number, message: string, readonly details?: ErrorBody['details'], readonly headers?: Record<string, string>) {
     super(message)
     this.name = 'HttpError'
   }
@@ -83,6 +83,9 @@ export default fp(async function errorHandling (app: FastifyInstance) {
     const status = typeof error.statusCode === 'number' ? error.statusCode : 500
     if (status >= 400 && status < 500) {
       request.log.info({ code: error.code, statusCode: status }, error.message)
+      if (error instanceof HttpError && error.headers !== undefined) void reply.headers(error.headers)
+      // every 401 says how to authenticate (RFC 9110 §15.5.2): with a bearer token, unless it said otherwise
+      if (status === 401 && !reply.hasHeader('www-authenticate')) void reply.header('www-authenticate', 'Bearer realm="topup"')
       if (status === 429 && error.message === '') error.message = 'Too many requests, retry later.'
       return reply.code(status).send(errorBody(status, error.message, error.details))
     }

@@ -3,7 +3,7 @@ export { buildService, runService, type BuildOptions, type ServerSettings, type 
 export { createServer, startServer, DEFAULT_TIMEOUTS, INTERNAL_ROUTES, type App, type RouteEntry, type ServerOptions, type Timeouts } from './server.js'
 export { default as errorHandling, errorBody, HttpError, type ErrorBody } from './errors.js'
 export { default as health, type ReadinessCheck } from './health.js'
-export { default as tokens, type AccessTokenClaims, type TokenOptions, ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_TTL } from './auth.js'
+export { default as tokens, bearerChallenge, type AccessTokenClaims, type TokenOptions, ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_TTL, ACCESS_TOKEN_TTL_MS } from './auth.js'
 export { databasePlugin, openDatabase, survivePoolClientErrors, ensureDatabase, migrateToLatest, retry, redactUrl, databaseName, type Migrations, type DatabaseOptions } from './db.js'
 export { databaseUnavailable } from './db-errors.js'
 export { loggerOptions, redactedPaths } from './logger.js'

@@ -28,6 +28,7 @@ t.test('tokens', async (t) => {
     t.type(header.kid, 'string')
     t.match(payload, { sub: id, username: user.username, email: user.email, staff: false, typ: 'access', iss: 'topup-auth', aud: 'topup-platform' })
     t.equal(Number(payload.exp) - Number(payload.iat), 15 * 60, '15 minutes')
+    t.match(res.body, { token_type: 'Bearer', expires_in: 900 }, 'the response says how long the access token works (RFC 6749 §5.1)')
     t.match(refreshToken, /^[A-Za-z0-9_-]{43}$/, '32 random bytes, base64url')
     const { rows } = await db.query('SELECT token_hash, user_id, expires_at - created_at AS ttl FROM refresh_tokens WHERE user_id = $1', [id])
     t.equal(rows.length, 1)
@@ -49,6 +50,7 @@ t.test('tokens', async (t) => {
     t.same(wrong.body, unknown.body)
     t.same(wrong.body, { statusCode: 401, error: 'Unauthorized', message: 'Invalid username or password.' })
     t.notOk('access' in wrong.body)
+    t.equal(wrong.headers['www-authenticate'], 'Bearer realm="topup"', 'a 401 names the scheme')
   })
 
   t.test('refresh rotates; reusing an old token revokes the whole family', async (t) => {
@@ -56,6 +58,7 @@ t.test('tokens', async (t) => {
     const first = await refresh(session.refresh)
     t.equal(first.statusCode, 200, first.body)
     const second = first.json<{ access: string, refresh: string }>()
+    t.match(first.json(), { token_type: 'Bearer', expires_in: 900 }, 'a refresh answers the same shape')
     t.not(second.refresh, session.refresh)
     t.equal(decodeJwt(second.access).payload.sub, session.id)
     t.equal((await profileWith(second.access)).statusCode, 200)

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { HttpError } from '@topup/service-kit'
+import { ACCESS_TOKEN_TTL_MS, HttpError } from '@topup/service-kit'
 import { issueRefreshToken, revokeFamilyOf, rotateRefreshToken } from '../../db/refresh-tokens.js'
 import { findCredentialsByUsername, findUserById } from '../../db/users.js'
 import { noStore } from '../../no-store.js'
@@ -12,6 +12,8 @@ export interface TokenRoutesOptions {
 
 const BAD_CREDENTIALS = 'Invalid username or password.'
 const BAD_REFRESH = 'Invalid or expired refresh token.'
+/** What a token response says of its access token (RFC 6749 §5.1): how to send it, and for how long it works. */
+const BEARER = { token_type: 'Bearer' as const, expires_in: ACCESS_TOKEN_TTL_MS / 1000 }
 
 const tokenRoutes: FastifyPluginAsyncTypebox<TokenRoutesOptions> = async (app, options) => {
   // computed now, so the first unknown-user login takes as long as any other
@@ -37,7 +39,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox<TokenRoutesOptions> = async (app, o
     const { user } = result
     const refresh = await issueRefreshToken(app.db, { userId: user.id, ttlDays: options.refreshTtlDays })
     request.log.info({ userId: user.id }, 'logged in')
-    return { access: accessToken(user), refresh }
+    return { access: accessToken(user), refresh, ...BEARER }
   })
 
   app.post('/api/token/refresh/', { schema: refreshSchema }, async (request) => {
@@ -49,7 +51,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox<TokenRoutesOptions> = async (app, o
     }
     const user = await findUserById(app.db, result.userId)
     if (user === undefined) throw new HttpError(401, BAD_REFRESH)
-    return { access: accessToken(user), refresh: result.refresh }
+    return { access: accessToken(user), refresh: result.refresh, ...BEARER }
   })
 
   app.post('/api/logout/', { schema: logoutSchema }, async (request, reply) => {

@@ -2,8 +2,12 @@ import { Type } from 'typebox'
 import { errorResponses } from '@topup/service-kit'
 
 export const TokenPair = Type.Object({
-  access: Type.String({ description: 'ES256 access token (JWT), valid 15 minutes: Authorization: Bearer <access>' }),
-  refresh: Type.String({ description: 'opaque refresh token; each use returns a new one and retires the old' })
+  access: Type.String({ description: 'ES256 access token (JWT): Authorization: Bearer <access>. When it expires (401 with `WWW-Authenticate: Bearer error="invalid_token"`), get a new pair from /api/token/refresh/' }),
+  refresh: Type.String({ description: 'opaque refresh token; each use returns a new one and retires the old' }),
+  token_type: Type.Literal('Bearer'),
+  expires_in: Type.Integer({ description: 'seconds until the access token expires (900: 15 minutes)', examples: [900] })
+}, {
+  examples: [{ access: 'eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6Ik…', refresh: 'k3Xn0v9Qb2…', token_type: 'Bearer', expires_in: 900 }]
 })
 
 const RefreshBody = Type.Object({
