@@ -14,7 +14,8 @@ import { startPlatform, type Platform } from './helpers.js'
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const
 
 /** The reference pages the gateway serves itself, outside the document. */
-const REFERENCE = /^\/api\/(schema|docs|redoc)(\/|$)/
+// the reference itself, and `/`: the gateway's list of where to start (services/gateway/src/entry-points.ts)
+const REFERENCE = /^(\/api\/(schema|docs|redoc)(\/|$)|\/$)/
 
 /** An answer that came from no route at all (service-kit's not-found handler). */
 const isRouteNotFound = (status: number, body: unknown): boolean =>

@@ -6,7 +6,7 @@ export const ErrorResponse = Type.Object({
   error: Type.String(),
   message: Type.String(),
   details: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() })))
-}, { description: 'Error (docs/DESIGN.md §2): statusCode, error, message, and details for validation failures' })
+}, { description: 'Error: statusCode, error, message, and for a refused request `details`, each field and what is wrong with it' })
 
 
 /** The error responses of a route, keyed by status code, for its `response` schema. */

@@ -2,6 +2,7 @@ import type { Writable } from 'node:stream'
 import { createServer, type App } from '@topup/service-kit'
 import type { GatewayConfig } from './config.js'
 import docs from './docs/plugin.js'
+import entryPoints from './entry-points.js'
 import gateway from './proxy/plugin.js'
 import { upstreamGroupsOf, type UpstreamOptions } from './upstream-groups.js'
 
@@ -29,6 +30,7 @@ export function buildApp (config: GatewayConfig, options: BuildOptions = {}): Ap
   })
   const upstreams = upstreamGroupsOf(app, config, options)
   app.register(gateway, { config, upstreams })
+  app.register(entryPoints)
   app.register(docs, { upstreams, refreshMs: config.DOCS_REFRESH_MS, fetchTimeoutMs: Math.min(2000, config.UPSTREAM_TIMEOUT_MS) })
   return app
 }

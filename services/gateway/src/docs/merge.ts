@@ -51,6 +51,15 @@ export const BEARER_SCHEME: OpenAPIV3.HttpSecurityScheme = {
   description: 'The `access` token from `POST /api/token/` (ES256, 15 minutes). Renew it with `POST /api/token/refresh/`.'
 }
 
+/** What each group of routes is for: the headings ReDoc and Swagger UI show above them. */
+export const TAG_DESCRIPTIONS: Record<string, string> = {
+  auth: 'Player accounts and tokens: register, log in (an access token for 15 minutes and a refresh token), refresh, log out, the profile.',
+  catalog: 'The games on sale and their top-up products. Anyone can read it; staff change it.',
+  orders: 'Buying a top-up and looking at your orders. An order is pending until the payment provider confirms or refuses the payment.',
+  payments: 'The payment provider\'s signed webhook: the result of each payment.',
+  analytics: 'Staff only: revenue, orders and payments figures, the live dashboard, order lookup and CSV exports.'
+}
+
 /**
  * One OpenAPI 3 document for the whole platform, built from the documents the
  * services publish (never written by hand): only the paths the gateway routes
@@ -80,7 +89,7 @@ export function mergeDocuments (documents: ServiceDocument[], info: { version: s
       for (const method of HTTP_METHODS) {
         const operation = item[method]
         if (operation === undefined) continue
-        for (const tag of operation.tags ?? []) if (!tags.has(tag)) tags.set(tag, { name: tag })
+        for (const tag of operation.tags ?? []) if (!tags.has(tag)) tags.set(tag, { name: tag, ...(TAG_DESCRIPTIONS[tag] === undefined ? {} : { description: TAG_DESCRIPTIONS[tag] }) })
         merged[method] = prefixRefs({ ...operation, 'x-service': service } as OpenAPIV3.OperationObject, service)
       }
       if (item.parameters !== undefined) merged.parameters = prefixRefs(item.parameters, service)

@@ -3,8 +3,8 @@ import { errorResponses } from '@topup/service-kit'
 import { DateOfBirth, Email, Nullable, PhoneNumber, PreferredGame } from '../../fields.js'
 
 export const ProfileResponse = Type.Object({
-  username: Type.String(),
-  email: Type.String(),
+  username: Type.String({ examples: ['player_one'] }),
+  email: Type.String({ examples: ['player@example.com'] }),
   phone_number: Type.Union([Type.Null(), Type.String()]),
   date_of_birth: Type.Union([Type.Null(), Type.String({ format: 'date' })]),
   preferred_game: Type.Union([Type.Null(), Type.String()])

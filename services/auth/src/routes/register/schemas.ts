@@ -13,8 +13,8 @@ export const RegisterBody = Type.Object({
 
 export const RegisteredUser = Type.Object({
   id: Type.String({ format: 'uuid' }),
-  username: Type.String(),
-  email: Type.String()
+  username: Type.String({ examples: ['player_one'] }),
+  email: Type.String({ examples: ['player@example.com'] })
 })
 
 export const registerSchema = {

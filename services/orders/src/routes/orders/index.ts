@@ -6,12 +6,12 @@ import { decodeCursor, findOrder, listOrders, orderView } from '../../db/orders.
 const Order = Type.Object({
   order_id: Type.String({ format: 'uuid' }),
   transaction_id: Type.String({ format: 'uuid' }),
-  user_id: Type.String(),
-  user_email: Type.String(),
-  game: Type.Object({ id: Type.Integer(), code: Type.String(), name: Type.String() }),
-  product: Type.Object({ id: Type.Integer(), name: Type.String(), in_game_currency: Type.Integer() }),
+  user_id: Type.String({ examples: ['5d7f2a9e-1c3b-4e8a-9b6d-2f4a8c1e3b7d'] }),
+  user_email: Type.String({ examples: ['player@example.com'] }),
+  game: Type.Object({ id: Type.Integer({ examples: [1] }), code: Type.String({ examples: ['coc123'] }), name: Type.String({ examples: ['clash of clan'] }) }),
+  product: Type.Object({ id: Type.Integer({ examples: [4] }), name: Type.String({ examples: ['UC Pack 500'] }), in_game_currency: Type.Integer({ examples: [500] }) }),
   amount: Type.String({ examples: ['699.00'] }),
-  currency: Type.String(),
+  currency: Type.String({ description: 'ISO 4217 code', examples: ['INR'] }),
   status: Type.Union([Type.Literal('pending'), Type.Literal('success'), Type.Literal('failed')]),
   created_at: Type.String({ format: 'date-time' }),
   updated_at: Type.String({ format: 'date-time' })
