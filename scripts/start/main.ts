@@ -114,9 +114,11 @@ async function main (): Promise<void> {
   const gatewayPort = gateway[0]?.port ?? GATEWAY.port
   view.say(`${view.bold('the platform is up')}\n${view.indent([
     '',
-    `gateway        ${localUrl(gatewayPort)}`,
+    `gateway        ${localUrl(gatewayPort)}/   (every public route, and a list of them)`,
+    `dashboard      ${localUrl(gatewayPort)}/api/dashboard/   (log in as staff: npm run create-staff)`,
+    `API reference  ${localUrl(gatewayPort)}/api/docs/   (ReDoc: /api/redoc/, OpenAPI: /api/schema/)`,
     `gateway admin  ${localUrl(plan.adminPort)}/ready   (also /health, /metrics; this machine only)`,
-    ...children.map((i) => `${i.name.padEnd(14)} ${localUrl(i.port)}`),
+    ...children.map((i) => `${i.name.padEnd(14)} ${localUrl(i.port)}   (its /metrics, /ready; not public)`),
     ...(skipped.length > 0 ? [`not running    ${skipped.map((s) => s.name).join(', ')} (not built: the gateway answers 503 for them)`] : []),
     '',
     'A process that exits is restarted (0.5 s, doubling to 30 s). Ctrl-C stops everything.'

@@ -40,7 +40,7 @@ t.test('placeOrder refuses what the catalog does not hold, and writes nothing', 
 
 t.test('placeOrder with an idempotency key: the same request again is the first answer; another body a 422; a refused one keeps no key', async (t) => {
   const { app } = await build(t)
-  await t.rejects(placeOrder(app.db, order({ idempotencyKey: 'k1', request: { ...demoTopup, product_price: '1.00' } })), { statusCode: 400, details: [{ field: 'product_price' }] })
+  await t.rejects(placeOrder(app.db, order({ idempotencyKey: 'k1', request: { ...demoTopup, product_price: '1.00' } })), { statusCode: 400, message: /^Product not found or doesn't match the game\. product_price: /, details: [{ field: 'product_price' }] })
   const first = await placeOrder(app.db, order({ idempotencyKey: 'k1' }))
   t.equal(first.replayed, false, 'the refused attempt did not keep the key')
   const again = await placeOrder(app.db, order({ idempotencyKey: 'k1' }))

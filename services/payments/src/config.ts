@@ -2,7 +2,9 @@ import { Type } from 'typebox'
 import { ConfigError, loadConfig } from '@topup/service-kit'
 import { serviceEnv } from '@topup/service'
 
-export const DEV_WEBHOOK_SECRET = 'dev-only-webhook-secret-change-me'
+import { DEV_WEBHOOK_SECRET } from './signature.js'
+
+export { DEV_WEBHOOK_SECRET }
 
 export const PaymentsEnv = {
   ...serviceEnv({ port: 3003, database: 'topup_payments' }),

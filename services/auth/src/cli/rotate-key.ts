@@ -90,7 +90,7 @@ async function main (): Promise<void> {
       const kid = values.remove
       const result = await removeSigningKey(db, kid, { envKey, force: values.force === true, tokenLifetimeMs })
       if (result.ok) {
-        process.stdout.write(`removed key ${kid}${result.source === 'AUTH_PRIVATE_KEY' ? ' (AUTH_PRIVATE_KEY: unset it in the configuration too)' : ''}: ` +
+        process.stdout.write(`removed key ${kid}${result.source === 'AUTH_PRIVATE_KEY' ? ' (the AUTH_PRIVATE_KEY key: a mark in the database keeps it refused even while AUTH_PRIVATE_KEY stays set, as production requires)' : ''}: ` +
           'auth stops listing it and refuses its tokens within SIGNING_KEYS_RELOAD (10 s), the other services within a minute after that\n')
       } else {
         error = {

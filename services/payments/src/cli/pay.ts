@@ -6,8 +6,7 @@
  * current secret; PAYMENT_WEBHOOK_SECRET_PREVIOUS, accepted by payments during a
  * rotation, is never used to sign).
  */
-import { DEV_WEBHOOK_SECRET } from '../config.js'
-import { signPayload } from '../signature.js'
+import { DEV_WEBHOOK_SECRET, signPayload } from '../signature.js'
 
 export async function pay (options: { baseUrl: string, secret: string, transactionId: string, status: 'success' | 'failed' }): Promise<{ status: number, body: string }> {
   const body = JSON.stringify({ transaction_id: options.transactionId, status: options.status })
@@ -31,6 +30,9 @@ async function main (): Promise<void> {
   try {
     const result = await pay({ baseUrl, secret, transactionId, status })
     process.stdout.write(`${result.status} ${result.body}\n`)
+    if (result.status === 401) {
+      process.stderr.write(`the signature was refused: PAYMENT_WEBHOOK_SECRET here (${process.env.PAYMENT_WEBHOOK_SECRET === undefined ? 'unset, so the development secret' : 'set'}) must be the secret the payments service runs with (its PAYMENT_WEBHOOK_SECRET, or during a rotation its PAYMENT_WEBHOOK_SECRET_PREVIOUS), and this machine's clock within 300 s of the server's\n`)
+    }
     process.exit(result.status === 200 ? 0 : 1)
   } catch (err) {
     process.stderr.write(`could not reach ${baseUrl}: ${(err as Error).message}\n`)
