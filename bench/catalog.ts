@@ -8,10 +8,10 @@ export interface CatalogProduct {
   product_name: string
   /** Decimal string, two places. */
   price: string
-  in_game_currency: number
+  in_game_currency: string
 }
 
-interface GameView { id: number, name: string, game_id: string, products: Array<{ id: number, name: string, price: string, in_game_currency: number }> }
+interface GameView { id: number, name: string, game_id: string, products: Array<{ id: number, name: string, price: string, in_game_currency: string }> }
 
 /** GET /api/games/ through the gateway: every active product with its game. */
 export async function readCatalog (gatewayUrl: string): Promise<CatalogProduct[]> {

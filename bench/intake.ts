@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import autocannon from 'autocannon'
-import { makeEvent, OrderCreated } from '@topup/contracts'
+import { makeEvent, OrderCreatedV2 } from '@topup/contracts'
 import { migrateToLatest } from '@topup/service-kit'
 import { migrations as ordersMigrations } from '../services/orders/dist/migrations/index.js'
 import { topupBody, type CatalogProduct } from './catalog.js'
@@ -115,7 +115,7 @@ export async function prepareOrdersCopy (copyUrl: string, serviceUrl: string): P
   await copy.connect()
   try {
     const games = await source.query<{ id: number, name: string, code: string, is_active: boolean }>('SELECT id, name, code, is_active FROM games')
-    const products = await source.query<{ id: number, game_id: number, name: string, price: string, in_game_currency: number }>('SELECT id, game_id, name, price, in_game_currency FROM products')
+    const products = await source.query<{ id: number, game_id: number, name: string, price: string, in_game_currency: string }>('SELECT id, game_id, name, price, in_game_currency FROM products')
     for (const g of games.rows) {
       await copy.query('INSERT INTO games (id, name, code, is_active) OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4)', [g.id, g.name, g.code, g.is_active])
     }
@@ -133,7 +133,7 @@ async function placeOrderDirectly (pool: pg.Pool, product: CatalogProduct, user:
   const client = await pool.connect()
   try {
     await client.query('begin')
-    const found = await client.query<{ game_id: number, game_name: string, game_code: string, product_id: number | null, product_name: string | null, price: string | null, in_game_currency: number | null }>(
+    const found = await client.query<{ game_id: number, game_name: string, game_code: string, product_id: number | null, product_name: string | null, price: string | null, in_game_currency: string | null }>(
       FIND_GAME_AND_PRODUCT, [product.product_id, product.product_name, product.price, product.game_name.toLowerCase(), product.game_code, true])
     const row = found.rows[0]
     if (row === undefined) throw new Error(`game ${product.game_code} not found in the copy`)
@@ -147,8 +147,8 @@ async function placeOrderDirectly (pool: pg.Pool, product: CatalogProduct, user:
       amount: p.price, currency: 'INR'
     }
     await client.query(INSERT_ORDER, [order.order_id, order.transaction_id, user.id, user.email, g.id, g.code, g.name, p.id, p.name, p.in_game_currency, p.price, 'INR', 'pending', at, at])
-    const event = makeEvent(OrderCreated, { ...order, status: 'pending', created_at: at.toISOString() }, { correlationId: randomUUID(), occurredAt: at })
-    await client.query(INSERT_OUTBOX_AND_NOTIFY, [event.id, event.type, event.version, OrderCreated.routingKey, event.correlation_id, JSON.stringify(event), null, OUTBOX_CHANNEL])
+    const event = makeEvent(OrderCreatedV2, { ...order, status: 'pending', created_at: at.toISOString() }, { correlationId: randomUUID(), occurredAt: at })
+    await client.query(INSERT_OUTBOX_AND_NOTIFY, [event.id, event.type, event.version, OrderCreatedV2.routingKey, event.correlation_id, JSON.stringify(event), null, OUTBOX_CHANNEL])
     await client.query('commit')
   } catch (err) {
     await client.query('rollback').catch(() => {})

@@ -351,9 +351,9 @@ t.test('fuzzed requests from the published OpenAPI document: no 5xx, no hang, th
 async function snapshotNotices (dbs: Record<string, Kysely<unknown>>, base: Snapshot): Promise<{ changed: boolean, restored: boolean }> {
   const orders = dbs.orders
   if (orders === undefined) throw new Error('no orders database')
-  await sql`UPDATE products SET in_game_currency = in_game_currency + 1 WHERE id = (SELECT min(id) FROM products)`.execute(orders)
+  await sql`UPDATE products SET in_game_currency = in_game_currency || '+' WHERE id = (SELECT min(id) FROM products)`.execute(orders)
   const changed = differences(base, await snapshot(dbs, base)).changed.length > 0
-  await sql`UPDATE products SET in_game_currency = in_game_currency - 1 WHERE id = (SELECT min(id) FROM products)`.execute(orders)
+  await sql`UPDATE products SET in_game_currency = left(in_game_currency, -1) WHERE id = (SELECT min(id) FROM products)`.execute(orders)
   const restored = differences(base, await snapshot(dbs, base)).changed.length === 0
   return { changed, restored }
 }

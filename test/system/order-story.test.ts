@@ -5,7 +5,7 @@ import { demoTopup, startSystem, type System } from './harness.js'
 import { brokerProxy } from './tcp-proxy.js'
 
 interface OrderView { order_id: string, transaction_id: string, status: string, amount: string, game: { code: string }, product: { id: number, name: string } }
-interface GameView { id: number, name: string, game_id: string, is_active: boolean, products: Array<{ id: number, name: string, price: string, in_game_currency: number }> }
+interface GameView { id: number, name: string, game_id: string, is_active: boolean, products: Array<{ id: number, name: string, price: string, in_game_currency: string }> }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
@@ -35,7 +35,7 @@ t.test('a top-up order follows its payment, through the gateway and the broker',
   const coc = games.body.find((g) => g.name === 'clash of clan')
   t.match(coc, { game_id: 'coc123', is_active: true }, 'the demo game is listed')
   const product = coc?.products.find((p) => p.name === 'UC Pack 500')
-  t.match(product, { id: demoTopup.product_id, price: '699.00', in_game_currency: 500 }, 'with the demo product')
+  t.match(product, { id: demoTopup.product_id, price: '699.00', in_game_currency: '500' }, 'with the demo product')
   t.equal((await http<GameView[]>('GET', '/api/games')).status, 200, 'GET /api/games works without the slash too')
 
   async function settleStory (status: 'success' | 'failed'): Promise<number> {

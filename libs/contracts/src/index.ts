@@ -3,8 +3,8 @@ export {
   type DataOf, type EventContract, type EventEnvelope, type EventOf
 } from './envelope.js'
 export {
-  OrderCreated, OrderStatus, PaymentStatusChanged, contractFor, contractForRoutingKey, contracts,
-  type OrderCreatedEvent, type PaymentStatusChangedEvent
+  OrderCreated, OrderCreatedV2, OrderStatus, PaymentStatusChanged, contractFor, contractForRoutingKey, contracts,
+  type AnyOrderCreatedEvent, type OrderCreatedEvent, type OrderCreatedV2Event, type PaymentStatusChangedEvent
 } from './events.js'
 export {
   EventValidationError, assertEvent, makeEvent, validateEvent,

@@ -1,8 +1,9 @@
 import t from 'tap'
 import {
-  OrderCreated, PaymentStatusChanged, contracts, contractFor, contractForRoutingKey, makeEvent, validateEvent,
+  OrderCreated, OrderCreatedV2, PaymentStatusChanged, contracts, contractFor, contractForRoutingKey, makeEvent, validateEvent,
   EventValidationError, type DataOf, type OrderCreatedEvent, type Problem
 } from '../src/index.js'
+import { sampleOrderCreatedV2 } from '../src/testing.js'
 
 const orderData: DataOf<typeof OrderCreated> = {
   order_id: '2b1f6a3e-5c4d-4e8f-9a0b-1c2d3e4f5a6b',
@@ -41,8 +42,10 @@ function withData (patch: Record<string, unknown>): Record<string, unknown> {
 t.test('the registry names each contract once, by routing key and by type + version', async (t) => {
   t.same(contracts.map((c) => [c.type, c.version, c.routingKey]), [
     ['OrderCreated', 1, 'orders.order-created.v1'],
+    ['OrderCreated', 2, 'orders.order-created.v2'],
     ['PaymentStatusChanged', 1, 'payments.payment-status-changed.v1']
   ])
+  t.equal(contractFor('OrderCreated', 2), OrderCreatedV2)
   t.equal(contractForRoutingKey('orders.order-created.v1'), OrderCreated)
   t.equal(contractFor('PaymentStatusChanged', 1), PaymentStatusChanged)
   t.equal(contractFor('PaymentStatusChanged', 2), undefined)
@@ -137,4 +140,14 @@ t.test('consumers are tolerant readers, producers strict', async (t) => {
   t.same(problemsOf(OrderCreated as never, value, true), [{ path: '/data/coupon', message: 'is not a property of this contract' }])
   t.same(problemsOf(OrderCreated as never, { ...withData({}), extra: 1 }, true).map((p) => p.path), ['/extra'])
   t.throws(() => makeEvent(OrderCreated, { ...orderData, game: { ...orderData.game, extra: true } } as DataOf<typeof OrderCreated>, { correlationId: 'c' }), EventValidationError)
+})
+
+t.test('OrderCreated v2 carries in_game_currency as text; v1 keeps its integer (a changed type is a new version)', async (t) => {
+  const v2 = sampleOrderCreatedV2()
+  t.ok(validateEvent(OrderCreatedV2, v2, { strict: true }).ok, 'the v2 sample is valid')
+  t.equal(v2.data.product.in_game_currency, '500 UC')
+  const asV1 = { ...v2, version: 1 }
+  t.notOk(validateEvent(OrderCreated, asV1).ok, 'a v1 consumer would refuse the text')
+  const numberInV2 = { ...v2, data: { ...v2.data, product: { ...v2.data.product, in_game_currency: 500 } } }
+  t.match(validateEvent(OrderCreatedV2, numberInV2), { ok: false, problems: [{ path: '/data/product/in_game_currency' }] })
 })

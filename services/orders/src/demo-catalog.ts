@@ -12,35 +12,35 @@ export const demoCatalog = [
     name: 'clash of clan',
     code: 'coc123',
     products: [
-      { name: 'Gem Pouch 80', price: '99.00', in_game_currency: 80 },
-      { name: 'Gem Box 500', price: '449.00', in_game_currency: 500 },
-      { name: 'Gem Chest 1200', price: '999.00', in_game_currency: 1200 },
-      { name: 'UC Pack 500', price: '699.00', in_game_currency: 500 }
+      { name: 'Gem Pouch 80', price: '99.00', in_game_currency: '80' },
+      { name: 'Gem Box 500', price: '449.00', in_game_currency: '500' },
+      { name: 'Gem Chest 1200', price: '999.00', in_game_currency: '1200' },
+      { name: 'UC Pack 500', price: '699.00', in_game_currency: '500' }
     ]
   },
   {
     name: 'PUBG Mobile',
     code: 'pubgm',
     products: [
-      { name: 'UC 60', price: '75.00', in_game_currency: 60 },
-      { name: 'UC 325', price: '380.00', in_game_currency: 325 },
-      { name: 'UC 660', price: '750.00', in_game_currency: 660 }
+      { name: 'UC 60', price: '75.00', in_game_currency: '60' },
+      { name: 'UC 325', price: '380.00', in_game_currency: '325' },
+      { name: 'UC 660', price: '750.00', in_game_currency: '660' }
     ]
   },
   {
     name: 'Free Fire',
     code: 'freefire',
     products: [
-      { name: 'Diamonds 100', price: '80.00', in_game_currency: 100 },
-      { name: 'Diamonds 520', price: '400.00', in_game_currency: 520 }
+      { name: 'Diamonds 100', price: '80.00', in_game_currency: '100' },
+      { name: 'Diamonds 520', price: '400.00', in_game_currency: '520' }
     ]
   },
   {
     name: 'Genshin Impact',
     code: 'genshin',
     products: [
-      { name: 'Genesis Crystals 300', price: '399.00', in_game_currency: 300 },
-      { name: 'Genesis Crystals 980', price: '1199.00', in_game_currency: 980 }
+      { name: 'Genesis Crystals 300', price: '399.00', in_game_currency: '300' },
+      { name: 'Genesis Crystals 980', price: '1199.00', in_game_currency: '980' }
     ]
   }
 ] as const

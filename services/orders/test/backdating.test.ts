@@ -71,7 +71,7 @@ t.test('in production the header is refused with 400 and no order is created', a
   const { app, player } = await build(t, { NODE_ENV: 'production', DEMO_CATALOG: 'false' })
   // production loads no demo catalog: add the game and product as staff would
   const game = await app.db.insertInto('games').values({ name: demoTopup.gamename, code: demoTopup.game_id, is_active: true }).returning('id').executeTakeFirstOrThrow()
-  const product = await app.db.insertInto('products').values({ game_id: game.id, name: demoTopup.product_name, price: demoTopup.product_price, in_game_currency: 500 }).returning('id').executeTakeFirstOrThrow()
+  const product = await app.db.insertInto('products').values({ game_id: game.id, name: demoTopup.product_name, price: demoTopup.product_price, in_game_currency: '500' }).returning('id').executeTakeFirstOrThrow()
   const payload = { ...demoTopup, product_id: product.id }
 
   const res = await app.inject({ method: 'POST', url: '/api/topup/', headers: { ...player(), 'x-demo-created-at': new Date(Date.now() - DAY).toISOString() }, payload })

@@ -197,7 +197,7 @@ t.test('catalog prices are plain decimals with at most two places, no leading ze
     t.equal(res.statusCode, 400, `price ${JSON.stringify(price)} is refused`)
     t.ok(res.json<ErrorJson>().details?.some((d) => d.field === 'price'), `price ${JSON.stringify(price)} names price (${res.body})`)
   }
-  for (const [body, field] of [[{ game: String(game.id) }, 'game'], [{ in_game_currency: '1' }, 'in_game_currency'], [{ game: `0x${game.id.toString(16)}` }, 'game']] as const) {
+  for (const [body, field] of [[{ game: String(game.id) }, 'game'], [{ in_game_currency: '  ' }, 'in_game_currency'], [{ in_game_currency: 1.5 }, 'in_game_currency'], [{ in_game_currency: 0 }, 'in_game_currency'], [{ game: `0x${game.id.toString(16)}` }, 'game']] as const) {
     const valid = { game: game.id, name: `P${n++}`, price: '1.00', in_game_currency: 1 }
     const res = await app.inject({ method: 'POST', url: '/api/products/', headers: staff(), payload: { ...valid, ...body } })
     t.equal(res.statusCode, 400, `${JSON.stringify(body)} is refused`)

@@ -1,5 +1,4 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
-import type { MatchedSecret } from './db/schema.js'
 
 /**
  * The well-known development secret (refused in production). Here, beside the
@@ -8,6 +7,9 @@ import type { MatchedSecret } from './db/schema.js'
  * configuration (Fastify, the database driver…) takes to load.
  */
 export const DEV_WEBHOOK_SECRET = 'dev-only-webhook-secret-change-me'
+
+/** Which webhook secret verified a call: PAYMENT_WEBHOOK_SECRET or, during a rotation, PAYMENT_WEBHOOK_SECRET_PREVIOUS. */
+export type MatchedSecret = 'current' | 'previous'
 
 /**
  * The webhook signature of docs/DESIGN.md §2.2:

@@ -1,8 +1,10 @@
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
+import { OrderCreatedV2 } from '@topup/contracts'
+import { sampleOrderCreatedV2 } from '@topup/contracts/testing'
 import { serviceQueueNames } from '@topup/messaging'
 import { insertPendingTransaction } from '../src/db/transactions.js'
-import { build, findTransaction, orderCreatedEvent, publishOrderCreated, waitFor, type Channel } from './helper.js'
+import { build, findTransaction, orderCreatedEvent, PLAYER_ID, publishOrderCreated, waitFor, type Channel } from './helper.js'
 
 async function countRows (app: Awaited<ReturnType<typeof build>>['app'], table: 'transactions' | 'inbox'): Promise<number> {
   const row = await app.db.selectFrom(table).select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()
@@ -129,4 +131,19 @@ t.test('poison messages go to the dead-letter queue, logged, and do not block th
   t.equal(await countRows(app, 'inbox'), 1)
   t.equal(await channel.get(deadLetterQueue, { noAck: true }), false, 'nothing else was dead-lettered')
   t.equal(app.messaging.consumer?.stats.deadLettered, 2)
+})
+
+t.test('OrderCreated v2 (in_game_currency as text) opens its transaction too, once, with the order\'s correlation id', async (t) => {
+  const harness = await build(t)
+  const { app } = harness
+  const event = sampleOrderCreatedV2({ user_id: PLAYER_ID, amount: '380.00' })
+  const publish = async (): Promise<void> => {
+    await app.messaging.connection.publish(OrderCreatedV2.routingKey, Buffer.from(JSON.stringify(event)), { messageId: event.id, type: event.type, correlationId: event.correlation_id })
+  }
+  await publish()
+  await publish()
+  await waitFor('the transaction', async () => await findTransaction(harness, event.data.transaction_id) !== undefined)
+  t.match(await findTransaction(harness, event.data.transaction_id), { order_id: event.data.order_id, amount: '380.00', status: 'pending', correlation_id: event.correlation_id })
+  await waitFor('the redelivery to be skipped', async () => await countRows(app, 'inbox') === 1 && (app.messaging.consumer?.stats.duplicates ?? 0) >= 1)
+  t.equal(await countRows(app, 'transactions'), 1, 'the redelivery changed nothing')
 })

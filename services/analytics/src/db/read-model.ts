@@ -1,5 +1,5 @@
 import { sql, type Selectable, type Transaction } from 'kysely'
-import type { OrderCreatedEvent, PaymentStatusChangedEvent } from '@topup/contracts'
+import type { AnyOrderCreatedEvent, PaymentStatusChangedEvent } from '@topup/contracts'
 import type { Database, OrderFactsTable, OrderStatus } from './schema.js'
 import { recordUserOrder } from './top-users.js'
 
@@ -142,7 +142,7 @@ async function lockExistingRow (trx: Transaction<Database>, orderId: string, tra
 }
 
 /** OrderCreated: creates the complete row, or completes the partial row a payment result left. */
-export async function applyOrderCreated (trx: Transaction<Database>, event: OrderCreatedEvent): Promise<ApplyOutcome> {
+export async function applyOrderCreated (trx: Transaction<Database>, event: AnyOrderCreatedEvent): Promise<ApplyOutcome> {
   const data = event.data
   const createdAt = new Date(data.created_at)
   const fields = {

@@ -3,7 +3,7 @@ import type { Database } from './schema.js'
 
 type Db = Kysely<Database> | Transaction<Database>
 
-export interface ProductView { id: number, name: string, price: string, in_game_currency: number }
+export interface ProductView { id: number, name: string, price: string, in_game_currency: string }
 export interface GameView { id: number, name: string, game_id: string, is_active: boolean, products: ProductView[] }
 
 export async function listActiveGames (db: Db): Promise<GameView[]> {
@@ -35,11 +35,11 @@ export async function gameExists (db: Db, id: number): Promise<boolean> {
   return (await db.selectFrom('games').select('id').where('id', '=', id).executeTakeFirst()) !== undefined
 }
 
-export async function insertProduct (db: Db, product: { game_id: number, name: string, price: string, in_game_currency: number }) {
+export async function insertProduct (db: Db, product: { game_id: number, name: string, price: string, in_game_currency: string }) {
   return await db.insertInto('products').values(product).returning(['id', 'game_id', 'name', 'price', 'in_game_currency']).executeTakeFirstOrThrow()
 }
 
-export async function updateProduct (db: Db, id: number, changes: { game_id?: number, name?: string, price?: string, in_game_currency?: number }) {
+export async function updateProduct (db: Db, id: number, changes: { game_id?: number, name?: string, price?: string, in_game_currency?: string }) {
   if (Object.keys(changes).length === 0) {
     return await db.selectFrom('products').select(['id', 'game_id', 'name', 'price', 'in_game_currency']).where('id', '=', id).executeTakeFirst()
   }

@@ -20,7 +20,8 @@ export interface ProductsTable {
   name: string
   /** numeric(12,2), read as a decimal string */
   price: string
-  in_game_currency: number
+  /** What the product gives, as text ("500 UC"): the original system's CharField. */
+  in_game_currency: string
   created_at: Generated<Timestamp>
 }
 
@@ -34,7 +35,8 @@ export interface OrdersTable {
   game_name: string
   product_id: number
   product_name: string
-  in_game_currency: number
+  /** What the product gives, as text ("500 UC"): the original system's CharField. */
+  in_game_currency: string
   amount: string
   currency: string
   status: OrderStatus

@@ -1,5 +1,6 @@
 import type { ColumnType, Generated, Kysely } from 'kysely'
 import type { InboxDatabase, OutboxDatabase } from '@topup/messaging'
+import type { MatchedSecret } from '../signature.js'
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
 
@@ -27,8 +28,8 @@ export interface TransactionsTable {
 /** A failure payments decided itself (the provider's own failures carry none). */
 export type FailureReason = 'expired'
 
-/** Which accepted webhook secret verified a call (docs/DESIGN.md §2.2, rotation). */
-export type MatchedSecret = 'current' | 'previous'
+/** Which accepted webhook secret verified a call (docs/DESIGN.md §2.2, rotation); defined beside the signature check. */
+export type { MatchedSecret }
 
 /** Every webhook call, accepted or not: the audit trail. */
 export interface WebhookCallsTable {

@@ -6,7 +6,7 @@ export const ProductSummary = Type.Object({
   id: Type.Integer(),
   name: Type.String(),
   price: Money,
-  in_game_currency: Type.Integer()
+  in_game_currency: Type.String({ description: 'what the product gives in the game', examples: ['500 UC'] })
 })
 
 export const GameWithProducts = Type.Object({

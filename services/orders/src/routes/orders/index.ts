@@ -9,7 +9,7 @@ const Order = Type.Object({
   user_id: Type.String({ examples: ['5d7f2a9e-1c3b-4e8a-9b6d-2f4a8c1e3b7d'] }),
   user_email: Type.String({ examples: ['player@example.com'] }),
   game: Type.Object({ id: Type.Integer({ examples: [1] }), code: Type.String({ examples: ['coc123'] }), name: Type.String({ examples: ['clash of clan'] }) }),
-  product: Type.Object({ id: Type.Integer({ examples: [4] }), name: Type.String({ examples: ['UC Pack 500'] }), in_game_currency: Type.Integer({ examples: [500] }) }),
+  product: Type.Object({ id: Type.Integer({ examples: [4] }), name: Type.String({ examples: ['UC Pack 500'] }), in_game_currency: Type.String({ examples: ['500 UC'] }) }),
   amount: Type.String({ examples: ['699.00'] }),
   currency: Type.String({ description: 'ISO 4217 code', examples: ['INR'] }),
   status: Type.Union([Type.Literal('pending'), Type.Literal('success'), Type.Literal('failed')]),

@@ -14,15 +14,23 @@ const Product = Type.Object({
   game: Type.Integer({ description: "The game's numeric id" }),
   name: Type.String(),
   price: Type.String({ examples: ['699.00'] }),
-  in_game_currency: Type.Integer()
+  in_game_currency: Type.String({ examples: ['500 UC'] })
 })
 
 const ProductName = Type.String({ minLength: 1, maxLength: 100, description: 'Stored trimmed; must not be blank; unique within its game', examples: ['UC Pack 500'] })
 
 // the price gets a plain-words 400 before the schema's; names are trimmed once the schema has passed them
-const priceCheck = [notBlank('name'), decimalAmount('price', CATALOG_PRICE, PRICE_PROBLEM)]
-const nameTrim = trimmed('name')
-const Currency = Type.Integer({ minimum: 1, maximum: 1_000_000_000, description: 'Amount of in-game currency the product gives' })
+const priceCheck = [notBlank('name', 'in_game_currency'), decimalAmount('price', CATALOG_PRICE, PRICE_PROBLEM)]
+const nameTrim = trimmed('name', 'in_game_currency')
+/**
+ * What the product gives, as text like the original system's CharField
+ * ("500 UC"); a whole number (500) is taken too and stored as its digits, so
+ * clients written for the earlier integer keep working.
+ */
+const Currency = Type.Union([
+  Type.String({ minLength: 1, maxLength: 100, description: 'text such as "500 UC"' }),
+  Type.Integer({ minimum: 1, maximum: 1_000_000_000, description: 'a whole number such as 500' })
+], { description: 'What the product gives in the game, e.g. "500 UC" (stored as text, trimmed)', examples: ['500 UC'] })
 
 const CreateProductBody = Type.Object({
   game: Type.Integer({ minimum: 1, maximum: 2147483647 }),
@@ -38,7 +46,7 @@ const UpdateProductBody = Type.Object({
   in_game_currency: Type.Optional(Currency)
 }, { additionalProperties: false })
 
-const productView = (p: { id: number, game_id: number, name: string, price: string, in_game_currency: number }) =>
+const productView = (p: { id: number, game_id: number, name: string, price: string, in_game_currency: string }) =>
   ({ id: p.id, game: p.game_id, name: p.name, price: p.price, in_game_currency: p.in_game_currency })
 
 const noSuchGame = () => new HttpError(400, 'Game not found.', [{ field: 'game', message: 'no game has this id' }])
@@ -60,7 +68,7 @@ const products: FastifyPluginAsyncTypebox = async (app) => {
     const { game, name, price, in_game_currency: inGameCurrency } = request.body
     if (!await gameExists(app.db, game)) throw noSuchGame()
     try {
-      const product = await insertProduct(app.db, { game_id: game, name, price, in_game_currency: inGameCurrency })
+      const product = await insertProduct(app.db, { game_id: game, name, price, in_game_currency: String(inGameCurrency) })
       return await reply.code(201).send(productView(product))
     } catch (err) {
       if (isUniqueViolation(err)) throw duplicate()
@@ -88,7 +96,7 @@ const products: FastifyPluginAsyncTypebox = async (app) => {
         ...(game === undefined ? {} : { game_id: game }),
         ...(name === undefined ? {} : { name }),
         ...(price === undefined ? {} : { price }),
-        ...(inGameCurrency === undefined ? {} : { in_game_currency: inGameCurrency })
+        ...(inGameCurrency === undefined ? {} : { in_game_currency: String(inGameCurrency) })
       })
       if (product === undefined) throw new HttpError(404, 'Product not found.')
       return productView(product)
