@@ -66,6 +66,14 @@ export async function send (baseUrl: string, request: FuzzRequest): Promise<Fuzz
     // DELETE body would go out unframed and be read as the next request
     const headers = request.body === undefined ? request.headers : { ...request.headers, 'content-length': String(bodyLength(request)) }
     const req = httpRequest({ host: target.hostname, port: target.port, method: request.method, path: request.url, headers, agent: ownConnection ? false : agent }, (res) => {
+      // a live stream (the dashboard's Server-Sent Events) is answered by its head and
+      // its first bytes, and stays open by design: the answer is that head; then let go
+      if (String(res.headers['content-type'] ?? '').startsWith('text/event-stream') && res.statusCode === 200) {
+        clearTimeout(timer)
+        resolve({ status: 200, text: '', contentType: String(res.headers['content-type']), ms: Date.now() - started })
+        req.destroy()
+        return
+      }
       const chunks: Buffer[] = []
       res.on('data', (chunk: Buffer) => { chunks.push(chunk) })
       res.on('error', (err) => { fail(`response broken (${err.message})`) })

@@ -255,8 +255,6 @@ export async function startConsumer<DB extends InboxDatabase, M extends Record<s
    * dead-letter queue without its reason, never lost.
    */
   async function deadLetter (channel: Channel, message: ConsumeMessage, why: { cause: DeadLetterCause, reason: string, problems?: Problem[], deliveries: number, type?: string }): Promise<void> {
-    stats.deadLettered++
-    metrics?.deadLettered.inc({ type: why.type ?? message.properties.type ?? 'unknown', reason: why.cause })
     const { headers = {}, messageId, type, correlationId } = message.properties as { headers?: Record<string, unknown>, messageId?: string, type?: string, correlationId?: string }
     const now = new Date().toISOString()
     try {
@@ -273,12 +271,14 @@ export async function startConsumer<DB extends InboxDatabase, M extends Record<s
           at: now
         })
       })
+      settle(channel, message, 'ack')
     } catch (err) {
       log.warn({ event_id: messageId ?? null, reason: errorMessage(err) }, 'could not send the message to the dead-letter queue with its reason; rejecting it (it gets there without one)')
       settle(channel, message, 'dead-letter')
-      return
     }
-    settle(channel, message, 'ack')
+    // counted once it is there: its copy confirmed by the broker, or the original rejected to it
+    stats.deadLettered++
+    metrics?.deadLettered.inc({ type: why.type ?? message.properties.type ?? 'unknown', reason: why.cause })
   }
 
   /**
