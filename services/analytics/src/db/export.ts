@@ -59,6 +59,12 @@ export function csvLine (cells: ReadonlyArray<string | null>): string {
 
 export const CSV_HEADER = csvLine(EXPORT_COLUMNS)
 
+/** The failures export: the orders' columns, then when the payment failed and which provider said so. */
+export const FAILURE_COLUMNS = [...EXPORT_COLUMNS, 'failed_at', 'provider'] as const
+
+/** Each export's columns, in order. */
+export const COLUMNS_OF: Record<ExportKind, readonly string[]> = { orders: EXPORT_COLUMNS, failures: FAILURE_COLUMNS }
+
 const QUOTE = 0x22
 const COMMA = 0x2c
 const LF = 0x0a
@@ -184,9 +190,9 @@ export class CopyExport extends Readable implements pg.Submittable {
    * reused, or `error` says why not); `onAbort` when the reader went away
    * before that (the caller cancels the COPY).
    */
-  constructor (private readonly command: string, private readonly hooks: { onSettled: (error?: Error) => void, onAbort: () => void }) {
+  constructor (private readonly command: string, private readonly hooks: { onSettled: (error?: Error) => void, onAbort: () => void }, header: string = CSV_HEADER) {
     super({ highWaterMark: 4 * CHUNK_BYTES })
-    this.push(Buffer.from(CSV_HEADER))
+    this.push(Buffer.from(header))
   }
 
   submit (connection: pg.Connection): void {
@@ -287,9 +293,16 @@ function exportSelect (kind: ExportKind, range: { start: string | null, end: str
   if (range.end !== null) where.push(`created_at < (${value(range.end)}::date + 1)::timestamp AT TIME ZONE ${zone}`)
   // ORDER BY the table's columns: the output names shadow them, and `ORDER BY created_at, order_id` sorted the
   // formatted text (every row sorted before the first was sent) instead of reading the (created_at, order_id) index
+  // the failures: when the payment failed and the provider of the result that failed it (the
+  // timeline's applied change; an index on order_status_changes(order_id, …) makes it one probe a row)
+  const failure = kind === 'failures'
+    ? `, to_char(settled_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS failed_at,
+    (SELECT c.provider FROM order_status_changes c WHERE c.order_id = order_facts.order_id AND c.status = 'failed' AND c.applied
+      ORDER BY c.occurred_at DESC, c.id DESC LIMIT 1) AS provider`
+    : ''
   return `SELECT order_id::text AS order_id, transaction_id::text AS transaction_id, user_email,
     game_name AS game, product_name AS product, amount::text AS amount, currency, status,
-    to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at
+    to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at${failure}
     FROM order_facts WHERE ${where.join(' AND ')} ORDER BY order_facts.created_at, order_facts.order_id`
 }
 
@@ -315,7 +328,7 @@ export async function streamExport (client: pg.PoolClient, kind: ExportKind, ran
       aborted = true
       options.cancel(pid).catch((err: Error) => { options.onCancelFailed?.(err) })
     }
-  })
+  }, csvLine(COLUMNS_OF[kind]))
   client.query(copy)
   return copy
 }

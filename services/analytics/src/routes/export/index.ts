@@ -4,7 +4,7 @@ import { Type } from 'typebox'
 import pg from 'pg'
 import { errorResponses, HttpError, survivePoolClientErrors } from '@topup/service-kit'
 import { parseRange } from '../../dates.js'
-import { EXPORT_COLUMNS, streamExport, type ExportKind } from '../../db/export.js'
+import { COLUMNS_OF, streamExport, type ExportKind } from '../../db/export.js'
 import { RangeQuery } from '../schemas.js'
 
 export interface ExportOptions {
@@ -25,9 +25,17 @@ declare module 'fastify' {
   }
 }
 
-const EXPORTS: Record<ExportKind, { path: string, filename: string, summary: string }> = {
-  orders: { path: '/api/export/orders/', filename: 'all_orders.csv', summary: 'Every order as CSV, streamed' },
-  failures: { path: '/api/export/failures/', filename: 'failed_payments.csv', summary: 'Orders whose payment failed, as CSV, streamed' }
+const EXPORTS: Record<ExportKind, { path: string, name: string, summary: string }> = {
+  orders: { path: '/api/export/orders/', name: 'orders', summary: 'Every order as CSV, streamed' },
+  failures: { path: '/api/export/failures/', name: 'failed_payments', summary: 'Orders whose payment failed, as CSV, streamed: when it failed and which provider said so' }
+}
+
+/** The file's name says what is in it: `orders_2026-11-01_2026-11-30.csv`, `orders_from_2026-11-01.csv`, `orders_all.csv`. */
+export function exportFilename (name: string, range: { start: string | null, end: string | null }): string {
+  if (range.start !== null && range.end !== null) return `${name}_${range.start}_${range.end}.csv`
+  if (range.start !== null) return `${name}_from_${range.start}.csv`
+  if (range.end !== null) return `${name}_until_${range.end}.csv`
+  return `${name}_all.csv`
 }
 
 /**
@@ -59,7 +67,7 @@ const exportsPlugin: FastifyPluginAsyncTypebox<ExportOptions> = async (app, opti
       schema: {
         tags: ['analytics'],
         summary: spec.summary,
-        description: `CSV (RFC 4180, every cell quoted, CRLF) with the header \`${EXPORT_COLUMNS.join(',')}\`, one row per order, oldest first, ` +
+        description: `CSV (RFC 4180, every cell quoted, CRLF) with the header \`${COLUMNS_OF[kind].join(',')}\`, one row per order, oldest first, ` +
           'streamed from the database (COPY). Cells starting with = + - @, a tab or a CR are prefixed with \' (no spreadsheet formulas). ' +
           'Without dates: every order.',
         security: [{ bearerAuth: [] }],
@@ -67,7 +75,7 @@ const exportsPlugin: FastifyPluginAsyncTypebox<ExportOptions> = async (app, opti
         produces: ['text/csv'],
         response: {
           200: {
-            description: `\`${spec.filename}\` as an attachment`,
+            description: `an attachment named for its range: \`${exportFilename(spec.name, { start: '2026-11-01', end: '2026-11-30' })}\`, \`${exportFilename(spec.name, { start: null, end: null })}\` without dates`,
             content: { 'text/csv': { schema: Type.String() } }
           },
           ...errorResponses(400, 401, 403, 503)
@@ -97,7 +105,7 @@ const exportsPlugin: FastifyPluginAsyncTypebox<ExportOptions> = async (app, opti
       }
       return reply
         .header('content-type', 'text/csv; charset=utf-8')
-        .header('content-disposition', `attachment; filename="${spec.filename}"`)
+        .header('content-disposition', `attachment; filename="${exportFilename(spec.name, range)}"`)
         .header('cache-control', 'no-store')
         // the schema documents the body as a CSV string; fastify streams it
         .send(csv as unknown as string)
