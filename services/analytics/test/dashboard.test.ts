@@ -243,8 +243,8 @@ t.test('in a real browser, at 1440×900 and 390×844: staff see live figures, pr
 
       // downloads of the range on screen
       for (const [button, filename, expectedRows] of [
-        ['#download-orders', 'all_orders.csv', narrow.totals.orders],
-        ['#download-failures', 'failed_payments.csv', narrow.totals.failed_orders]
+        ['#download-orders', 'orders_2026-02-20_2026-03-01.csv', narrow.totals.orders],
+        ['#download-failures', 'failed_payments_2026-02-20_2026-03-01.csv', narrow.totals.failed_orders]
       ] as const) {
         const [download] = await Promise.all([page.waitForEvent('download'), page.click(button)])
         t.equal(download.suggestedFilename(), filename)
