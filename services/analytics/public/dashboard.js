@@ -340,8 +340,8 @@ function drawCharts (summary) {
       data: {
         labels: summary.daily_revenue.map((d) => d.date),
         datasets: [
-          { label: `Revenue (${currency})`, data: summary.daily_revenue.map((d) => Number(d.revenue)), borderColor: '#4f46e5', backgroundColor: 'rgba(79, 70, 229, 0.12)', fill: true, tension: 0.3, cubicInterpolationMode: 'monotone', pointRadius: 2, yAxisID: 'y' },
-          { label: 'Orders', type: 'bar', data: summary.daily_revenue.map((d) => d.orders), backgroundColor: 'rgba(14, 165, 233, 0.25)', borderRadius: 2, yAxisID: 'orders' }
+          { label: `Revenue (${currency})`, data: summary.daily_revenue.map((d) => Number(d.revenue)), borderColor: '#4f46e5', backgroundColor: 'rgba(79, 70, 229, 0.12)', fill: true, tension: 0.3, cubicInterpolationMode: 'monotone', pointRadius: summary.daily_revenue.length <= 3 ? 5 : 2, yAxisID: 'y' },
+          { label: 'Orders', type: 'bar', data: summary.daily_revenue.map((d) => d.orders), backgroundColor: 'rgba(14, 165, 233, 0.25)', borderRadius: 2, maxBarThickness: 48, yAxisID: 'orders' }
         ]
       },
       options: {
