@@ -60,6 +60,16 @@ t.test('the CLI (npm run pay) signs with PAYMENT_WEBHOOK_SECRET and exits 0 on s
   await t.rejects(run(process.execPath, [cli, tx.transaction_id, 'success'], { env }), { code: 1, stdout: /^409 / })
   await t.rejects(run(process.execPath, [cli, tx.transaction_id, 'refunded'], { env }), { code: 2, stderr: /usage/ })
   t.equal((await findTransaction(harness, tx.transaction_id))?.status, 'failed')
+
+  // a secret that is not the server's: the 401 comes with what must match
+  const other = await insertPending(harness)
+  await t.rejects(run(process.execPath, [cli, other.transaction_id, 'success'], { env: { ...env, PAYMENT_WEBHOOK_SECRET: 'a-secret-the-server-does-not-have' } }),
+    { code: 1, stdout: /^401 /, stderr: /the signature was refused: PAYMENT_WEBHOOK_SECRET here \(set\) must be the secret the payments service runs with/ })
+  const unset = { ...env }
+  delete unset.PAYMENT_WEBHOOK_SECRET
+  await t.rejects(run(process.execPath, [cli, other.transaction_id, 'success'], { env: unset }),
+    { code: 1, stderr: /PAYMENT_WEBHOOK_SECRET here \(unset, so the development secret\)/ }, 'unset: it says it signed with the development secret')
+  t.equal((await findTransaction(harness, other.transaction_id))?.status, 'pending')
 })
 
 t.test('during a rotation the CLI signs with the current secret (PAYMENT_WEBHOOK_SECRET), never the previous', async (t) => {
