@@ -7,8 +7,8 @@ import t, { type Test } from 'tap'
 import { waitFor } from '@topup/service-kit/testing'
 import { build, creditBody, errorLines, ledger, listen, type CreditBody } from './helper.js'
 
-const SLOW_MS = 600
-const CLIENT_TIMEOUT_MS = 150
+const SLOW_MS = 1000
+const CLIENT_TIMEOUT_MS = 200
 
 async function post (base: string, body: CreditBody, timeoutMs: number): Promise<{ status: number, body: Record<string, unknown>, ms: number }> {
   const started = Date.now()
