@@ -9,13 +9,16 @@ export const RegisterBody = Type.Object({
   phone_number: Type.Optional(Nullable(PhoneNumber)),
   date_of_birth: Type.Optional(Nullable(DateOfBirth)),
   preferred_game: Type.Optional(Nullable(PreferredGame))
-}, { additionalProperties: false })
+}, {
+  additionalProperties: false,
+  examples: [{ username: 'player1', email: 'p1@example.com', password: 'Sup3r-Secret-pw', phone_number: '+91 98765 43210', date_of_birth: '1998-04-12', preferred_game: 'clash of clan' }]
+})
 
 export const RegisteredUser = Type.Object({
-  id: Type.String({ format: 'uuid' }),
-  username: Type.String({ examples: ['player_one'] }),
-  email: Type.String({ examples: ['player@example.com'] })
-})
+  id: Type.String({ format: 'uuid', examples: ['f3c92171-2fd4-4ad1-b629-69f2597ef2b5'] }),
+  username: Type.String({ examples: ['player1'] }),
+  email: Type.String({ examples: ['p1@example.com'] })
+}, { description: 'The account is created; log in with POST /api/token/' })
 
 export const registerSchema = {
   tags: ['auth'],
