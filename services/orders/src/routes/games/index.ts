@@ -13,7 +13,7 @@ const games: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['catalog'],
       summary: 'Active games with their products',
-      response: { 200: Type.Array(GameWithProducts) }
+      response: { 200: Type.Array(GameWithProducts, { description: 'The active games, each with its products' }) }
     }
   }, async () => await listActiveGames(app.db))
 

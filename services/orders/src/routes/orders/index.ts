@@ -4,23 +4,23 @@ import { errorResponses, HttpError } from '@topup/service-kit'
 import { decodeCursor, findOrder, listOrders, orderView } from '../../db/orders.js'
 
 const Order = Type.Object({
-  order_id: Type.String({ format: 'uuid' }),
-  transaction_id: Type.String({ format: 'uuid' }),
+  order_id: Type.String({ format: 'uuid', examples: ['cf772866-aeea-450c-bd79-79c04f831455'] }),
+  transaction_id: Type.String({ format: 'uuid', examples: ['17338d20-39e4-47e5-b8cf-eb64d09e3d39'] }),
   user_id: Type.String({ examples: ['5d7f2a9e-1c3b-4e8a-9b6d-2f4a8c1e3b7d'] }),
   user_email: Type.String({ examples: ['player@example.com'] }),
   game: Type.Object({ id: Type.Integer({ examples: [1] }), code: Type.String({ examples: ['coc123'] }), name: Type.String({ examples: ['clash of clan'] }) }),
   product: Type.Object({ id: Type.Integer({ examples: [4] }), name: Type.String({ examples: ['UC Pack 500'] }), in_game_currency: Type.String({ examples: ['500 UC'] }) }),
   amount: Type.String({ examples: ['699.00'] }),
   currency: Type.String({ description: 'ISO 4217 code', examples: ['INR'] }),
-  status: Type.Union([Type.Literal('pending'), Type.Literal('success'), Type.Literal('failed')]),
-  created_at: Type.String({ format: 'date-time' }),
-  updated_at: Type.String({ format: 'date-time' })
-})
+  status: Type.Union([Type.Literal('pending'), Type.Literal('success'), Type.Literal('failed')], { description: 'pending until the payment provider reports the result', examples: ['success'] }),
+  created_at: Type.String({ format: 'date-time', examples: ['2026-12-01T15:37:21.498Z'] }),
+  updated_at: Type.String({ format: 'date-time', examples: ['2026-12-01T15:37:25.773Z'] })
+}, { description: 'The order' })
 
 const OrderPage = Type.Object({
   results: Type.Array(Order),
-  next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as `cursor` for the next page; null on the last page' })
-})
+  next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as `cursor` for the next page; null on the last page', examples: ['WyIyMDI2LTEyLTAxVDE1OjM3OjIxLjQ5OFoiLCJjZjc3Mjg2Ni1hZWVhLTQ1MGMtYmQ3OS03OWMwNGY4MzE0NTUiXQ'] })
+}, { description: 'A page of orders, newest first' })
 
 const orders: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/api/orders/', {
@@ -55,7 +55,7 @@ const orders: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'One order (players: their own only)',
       security: [{ bearerAuth: [] }],
       // maxLength: Ajv's uuid format also takes a "urn:uuid:" prefix, which PostgreSQL does not
-      params: Type.Object({ id: Type.String({ format: 'uuid', maxLength: 36 }) }),
+      params: Type.Object({ id: Type.String({ format: 'uuid', maxLength: 36, description: 'The order_id', examples: ['cf772866-aeea-450c-bd79-79c04f831455'] }) }),
       response: { 200: Order, ...errorResponses(400, 401, 404) }
     }
   }, async (request) => {

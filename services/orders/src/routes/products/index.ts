@@ -9,13 +9,15 @@ import { IdParams } from '../games/schemas.js'
 const PRICE_PROBLEM = 'must be a decimal amount with at most two places, such as "699.00"'
 const Price = Type.String({ pattern: CATALOG_PRICE.source, description: 'Decimal price as a string, at most two places (no sign, exponent or leading zeros)', examples: ['699.00'] })
 
+const GameRef = Type.Integer({ minimum: 1, maximum: 2147483647, description: "The game's numeric id (`id` in GET /api/games/)", examples: [1] })
+
 const Product = Type.Object({
-  id: Type.Integer(),
-  game: Type.Integer({ description: "The game's numeric id" }),
-  name: Type.String(),
+  id: Type.Integer({ examples: [4] }),
+  game: Type.Integer({ description: "The game's numeric id", examples: [1] }),
+  name: Type.String({ examples: ['UC Pack 500'] }),
   price: Type.String({ examples: ['699.00'] }),
   in_game_currency: Type.String({ examples: ['500 UC'] })
-})
+}, { description: 'The product' })
 
 const ProductName = Type.String({ minLength: 1, maxLength: 100, description: 'Stored trimmed; must not be blank; unique within its game', examples: ['UC Pack 500'] })
 
@@ -33,14 +35,14 @@ const Currency = Type.Union([
 ], { description: 'What the product gives in the game, e.g. "500 UC" (stored as text, trimmed)', examples: ['500 UC'] })
 
 const CreateProductBody = Type.Object({
-  game: Type.Integer({ minimum: 1, maximum: 2147483647 }),
+  game: GameRef,
   name: ProductName,
   price: Price,
   in_game_currency: Currency
 }, { additionalProperties: false })
 
 const UpdateProductBody = Type.Object({
-  game: Type.Optional(Type.Integer({ minimum: 1, maximum: 2147483647 })),
+  game: Type.Optional(GameRef),
   name: Type.Optional(ProductName),
   price: Type.Optional(Price),
   in_game_currency: Type.Optional(Currency)

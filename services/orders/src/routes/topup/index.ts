@@ -50,7 +50,7 @@ const topup: FastifyPluginAsyncTypebox<TopupOptions> = async (app, options) => {
     schema: {
       tags: ['orders'],
       summary: 'Place a top-up order',
-      description: 'Checks the game and product against the catalog (name, id and exact price), creates a pending order and its transaction, and announces it (OrderCreated). With an `Idempotency-Key`, a retry returns the first response and creates nothing new. Each player and each client address may place a limited number of orders per window (ORDER_MAX_PER_USER, ORDER_MAX_PER_IP, ORDER_WINDOW): beyond it, 429 with `Retry-After`; the retry of an order already placed with its `Idempotency-Key` is never refused by the limit. Development only: `X-Demo-Created-At` backdates the order (refused in production).',
+      description: 'Checks the game and product against the catalog (GET /api/games/: the game\'s name and game_id, the product\'s id, name and exact price) and creates a pending order and its payment transaction; the order follows the payment provider\'s result. A mismatch is a 400 that names each field that did not match and what the catalog has (`details`), e.g. `product_price: must be 699.00, the price of "UC Pack 500"`. With an `Idempotency-Key`, a retry returns the first response and creates nothing new. Each player and each client address may place a limited number of orders in a time window (by default 30 a minute per player, 300 per address): beyond it, 429 with `Retry-After`; the retry of an order already placed with its `Idempotency-Key` is never refused by the limit. Development only: `X-Demo-Created-At` backdates the order (refused in production).',
       security: [{ bearerAuth: [] }],
       headers: TopupHeaders,
       body: TopupBody,
