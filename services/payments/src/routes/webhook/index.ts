@@ -29,10 +29,10 @@ const WebhookBody = Type.Object({
 })
 
 const WebhookResult = Type.Object({
-  transaction_id: Type.String({ format: 'uuid' }),
-  status: Type.Union([Type.Literal('success'), Type.Literal('failed')]),
+  transaction_id: Type.String({ format: 'uuid', examples: ['9b2f3c1e-6a4d-4c8e-9f1a-2b3c4d5e6f70'] }),
+  status: Type.Union([Type.Literal('success'), Type.Literal('failed')], { examples: ['success'] }),
   changed: Type.Boolean({ description: 'false when the same status was reported again' })
-})
+}, { description: "The transaction's status after this call" })
 
 const MALFORMED = Symbol('malformed JSON')
 
