@@ -48,7 +48,7 @@ export const BEARER_SCHEME: OpenAPIV3.HttpSecurityScheme = {
   type: 'http',
   scheme: 'bearer',
   bearerFormat: 'JWT',
-  description: 'The `access` token from `POST /api/token/` (ES256, 15 minutes). Renew it with `POST /api/token/refresh/`.'
+  description: 'The `access` token from `POST /api/token/` (ES256; it works `expires_in` seconds, 15 minutes). Once it has expired a call answers 401 with `WWW-Authenticate: Bearer realm="topup", error="invalid_token"`: get a new pair with `POST /api/token/refresh/` and retry.'
 }
 
 /** What each group of routes is for: the headings ReDoc and Swagger UI show above them. */
@@ -110,7 +110,7 @@ export function mergeDocuments (documents: ServiceDocument[], info: { version: s
         '',
         '**Authentication**: register (`POST /api/register/`), then `POST /api/token/` with your username and password. Send the `access` token as `Authorization: Bearer <access>` (the *Authorize* button here). Staff routes answer 403 to players.',
         '',
-        '**Errors** are JSON `{ statusCode, error, message }`, plus `details: [{ field, message }]` for validation failures.',
+        '**Errors** are JSON `{ statusCode, error, message }`, plus `details: [{ field, message }]` naming each field and what it must be, for validation failures and a top-up that does not match the catalog. A 401 carries `WWW-Authenticate: Bearer realm="topup"` (with `error="invalid_token"` when the token sent is expired or not valid: refresh it).',
         '',
         '**Money** is a decimal string with two places (`"699.00"`).',
         ...(missing.length === 0 ? [] : ['', `_Not described right now (the service did not answer): ${missing.join(', ')}._`])
