@@ -44,7 +44,8 @@ t.test('an unpaid order expires: failed at payments, orders and analytics; a lat
   t.same(expired, { status: 'failed', failure_reason: 'expired' })
   t.match(await atPayments(paid.body.transaction_id), { status: 'success', failure_reason: null }, 'the paid one is untouched')
   const line = payments.logs.entries().find((e) => e.msg === 'pending payment expired')
-  t.match(line, { transactionId: unpaid.body.transaction_id, orderId: unpaid.body.order_id, correlationId: `expiry-${unpaid.body.transaction_id}` }, 'one log line names it')
+  // the expiry joins the order's trace: its correlation id is the top-up request's id
+  t.match(line, { transactionId: unpaid.body.transaction_id, orderId: unpaid.body.order_id, correlation_id: unpaid.headers.get('x-request-id') }, 'one log line names it, with the order\'s trace')
 
   // orders follows the event
   const order = await system.waitFor(async () => {

@@ -1,6 +1,7 @@
 import { Type } from 'typebox'
 
-const Money = Type.String({ pattern: '^\\d+\\.\\d{2}$', description: 'decimal string with two places', examples: ['699.00'] })
+const MONEY = { pattern: '^\\d+\\.\\d{2}$', description: 'decimal string with two places' }
+const Money = Type.String({ ...MONEY, examples: ['699.00'] })
 const Day = Type.String({ format: 'date', examples: ['2026-11-25'] })
 const Month = Type.String({ pattern: '^\\d{4}-\\d{2}$', examples: ['2026-11'] })
 const Count = Type.Integer({ minimum: 0 })
@@ -14,7 +15,8 @@ const Totals = Type.Object({
   failed_orders: Count,
   pending_orders: Count,
   success_rate: Type.Union([Type.String({ pattern: '^\\d+\\.\\d{2}$' }), Type.Null()], { description: 'successful orders / all orders, percent with two places; null without orders' }),
-  average_order_value: Type.Union([Money, Type.Null()], { description: 'revenue / successful orders, two places rounded half up; null without successful orders' })
+  // no `examples` inside a union: OpenAPI 3.0 allows none in a schema there (@fastify/swagger converts only top-level ones)
+  average_order_value: Type.Union([Type.String(MONEY), Type.Null()], { description: 'revenue / successful orders, two places rounded half up; null without successful orders' })
 })
 
 export const SummaryResponse = Type.Object({
