@@ -24,6 +24,7 @@ COPY services/orders/package.json services/orders/
 COPY services/payments/package.json services/payments/
 COPY services/analytics/package.json services/analytics/
 COPY services/gateway/package.json services/gateway/
+COPY sandboxes/publisher/package.json sandboxes/publisher/
 RUN npm ci --no-audit --no-fund
 
 COPY . .
@@ -34,7 +35,7 @@ RUN npm run build
 RUN npm ci --omit=dev --no-audit --no-fund \
  && mkdir -p /out \
  && cp -a package.json package-lock.json node_modules /out/ \
- && for dir in libs/* services/*; do \
+ && for dir in libs/* services/* sandboxes/*; do \
       mkdir -p "/out/$dir" \
       && cp -a "$dir/package.json" "$dir/dist" "/out/$dir/" \
       && if [ -d "$dir/node_modules" ]; then cp -a "$dir/node_modules" "/out/$dir/"; fi; \
