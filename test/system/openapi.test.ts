@@ -59,6 +59,23 @@ t.test('the merged document is valid OpenAPI 3 and lists exactly the public rout
   const topup = document.paths['/api/topup/']?.post
   t.match(JSON.stringify(topup), /clash of clan/, 'the top-up example of docs/DESIGN.md §2.1')
   t.match(JSON.stringify(document.paths['/api/payment/webhook/']), /t=\d+,v1=[0-9a-f]{64}/, 'a signed webhook example')
+
+  // written for the API's users: no pointer into our design notes or code, no environment variable, no internal names
+  const INTERNAL = /DESIGN|§|docs\/|\b[A-Z][A-Z0-9]*_[A-Z0-9_]{2,}\b|read model|\bCOPY\b|OrderCreated|PaymentStatusChanged|outbox|RabbitMQ/
+  const texts: Array<{ where: string, text: string }> = []
+  const collect = (value: unknown, where: string): void => {
+    if (Array.isArray(value)) { value.forEach((v, i) => { collect(v, `${where}[${i}]`) }); return }
+    if (value === null || typeof value !== 'object') return
+    for (const [key, child] of Object.entries(value)) {
+      if ((key === 'description' || key === 'summary') && typeof child === 'string') texts.push({ where: `${where}.${key}`, text: child })
+      else collect(child, `${where}.${key}`)
+    }
+  }
+  collect({ info: document.info, paths: document.paths, components: document.components, tags: document.tags }, '$')
+  const leaks = texts.filter((x) => INTERNAL.test(x.text))
+  t.ok(texts.length > 100, `${texts.length} descriptions and summaries read`)
+  t.same(leaks, [], 'no internal reference in a public description')
+  for (const tag of document.tags ?? []) t.ok((tag.description ?? '') !== '', `tag ${tag.name} has a description`)
 })
 
 t.test('real responses match the documented schema for their status code', async (t) => {

@@ -68,7 +68,7 @@ const exportsPlugin: FastifyPluginAsyncTypebox<ExportOptions> = async (app, opti
         tags: ['analytics'],
         summary: spec.summary,
         description: `CSV (RFC 4180, every cell quoted, CRLF) with the header \`${COLUMNS_OF[kind].join(',')}\`, one row per order, oldest first, ` +
-          'streamed from the database (COPY). Cells starting with = + - @, a tab or a CR are prefixed with \' (no spreadsheet formulas). ' +
+          'streamed as it is read. Cells starting with = + - @, a tab or a CR are prefixed with \' (no spreadsheet formulas). ' +
           'Without dates: every order.',
         security: [{ bearerAuth: [] }],
         querystring: RangeQuery('Optional: no date means no bound.'),

@@ -48,8 +48,8 @@ const liveRoutes: FastifyPluginAsyncTypebox<LiveOptions> = async (app, options) 
     onRequest: app.requireStaff,
     schema: {
       tags: ['analytics'],
-      summary: 'Live updates of the read model for the dashboard (Server-Sent Events)',
-      description: 'text/event-stream: `changes` after each commit that moved the read model (batched over ~150 ms), `resync` when changes may have been missed, ' +
+      summary: 'Live updates of the dashboard\'s figures (Server-Sent Events)',
+      description: 'text/event-stream: `changes` as orders and payment results arrive (batched over ~150 ms), `resync` when changes may have been missed (reload the figures), ' +
         '`reauthenticate` before the access token expires (the stream then ends; reconnect with a fresh token), a comment heartbeat. Staff only.',
       security: [{ bearerAuth: [] }],
       produces: ['text/event-stream'],

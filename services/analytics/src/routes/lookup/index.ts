@@ -38,7 +38,7 @@ const lookup: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['analytics'],
       summary: 'Look up an order by order id, transaction id or e-mail, with its timeline (created, each payment result)',
-      description: 'Exactly one of order_id, transaction_id, email. From the read model: an order analytics has not heard of is not found (an empty list, not a 404).',
+      description: 'Exactly one of order_id, transaction_id, email. An order not known to the figures yet (placed a moment ago) is not found: an empty list, not a 404.',
       security: [{ bearerAuth: [] }],
       querystring: LookupQuery,
       response: { 200: LookupResponse, ...errorResponses(400, 401, 403, 503) }

@@ -14,7 +14,7 @@ const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T)
 
 const TimelineEntry = Type.Object({
   at: Timestamp,
-  kind: Type.Union([Type.Literal('created'), Type.Literal('payment')], { description: 'created: the order (OrderCreated); payment: a payment result (PaymentStatusChanged). Delivery statuses will be another kind.' }),
+  kind: Type.Union([Type.Literal('created'), Type.Literal('payment')], { description: 'created: the order was placed; payment: a payment result from the provider. Delivery statuses will be another kind.' }),
   status: Type.String(),
   previous_status: Nullable(Type.String()),
   provider: Nullable(Type.String({ description: 'the payment provider that reported it (null for results recorded before the timeline existed)' })),

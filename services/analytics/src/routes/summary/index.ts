@@ -25,7 +25,7 @@ const summary: FastifyPluginAsyncTypebox<SummaryOptions> = async (app, options) 
     schema: {
       tags: ['analytics'],
       summary: 'The dashboard\'s figures for a date range (default: the last 30 days), with the previous period of the same length',
-      description: 'Read from the per-day aggregates only. Dates are YYYY-MM-DD in the business time zone (BUSINESS_TIMEZONE, in the response as `timezone`), both inclusive, at most 366 days apart. ' +
+      description: 'Dates are YYYY-MM-DD days of the shop\'s business time zone (given in the response as `timezone`), both inclusive, at most 366 days apart. ' +
         'A missing start_date is 29 days before end_date; a missing end_date is today (or start_date when later). `preset` replaces both.',
       security: [{ bearerAuth: [] }],
       querystring: SummaryQuery,
