@@ -24,6 +24,8 @@ export interface ServiceSpec<Name extends string = string> {
   /** The default port of its admin listener (its ADMIN_PORT; `<NAME>_ADMIN_PORT` under `npm start`), if it has one. */
   readonly adminPort?: number
   readonly readiness: Readiness
+  /** Where its package is, when not `services/<name>` (the sandboxes). */
+  readonly directory?: string
 }
 
 /** A service behind the gateway: ready when its own /ready (database, broker) answers 200. */
@@ -54,9 +56,20 @@ export const GATEWAY = {
   readiness: { listener: 'adminPort', path: '/health' }
 } as const satisfies ServiceSpec<'gateway'>
 
-export type ProcessName = BackendName | typeof GATEWAY.name
+/**
+ * The external parties' sandboxes: real processes in the repository that play
+ * a game publisher (and later others), misbehaving on purpose by player id.
+ * `npm start` runs them first, once each; they are not behind the gateway.
+ */
+export const SANDBOXES = [
+  { name: 'publisher-sandbox', port: 3090, readiness: { listener: 'port', path: '/ready' }, directory: 'sandboxes/publisher' }
+] as const satisfies ReadonlyArray<ServiceSpec<string>>
 
-/** Every process of the platform, the gateway last. */
+export type SandboxName = typeof SANDBOXES[number]['name']
+
+export type ProcessName = BackendName | typeof GATEWAY.name | SandboxName
+
+/** Every process of the platform itself (the sandboxes are not), the gateway last. */
 export const PROCESSES: readonly ServiceSpec<ProcessName>[] = [...BACKENDS, GATEWAY]
 
 export function localUrl (port: number): string {

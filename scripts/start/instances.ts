@@ -6,7 +6,7 @@
 import { join } from 'node:path'
 import { ROOT } from '../common/paths.js'
 import { positiveInt, ScriptError } from '../common/settings.js'
-import { BACKENDS, GATEWAY, localUrl, readinessUrl, type ProcessName, type ServiceSpec } from '../services.js'
+import { BACKENDS, GATEWAY, SANDBOXES, localUrl, readinessUrl, type ProcessName, type ServiceSpec } from '../services.js'
 import type { Scale } from './args.js'
 
 /** Ports of the further instances of a scaled service: base + PORT_STEP · i. */
@@ -26,7 +26,7 @@ export interface Plan {
   adminPort: number
 }
 
-const variablePrefix = (spec: ServiceSpec): string => spec.name.toUpperCase()
+const variablePrefix = (spec: ServiceSpec): string => spec.name.toUpperCase().replaceAll('-', '_')
 
 /** `<NAME>_PORT` (`<NAME>_ADMIN_PORT`), else the default of scripts/services.ts. */
 function portSetting (env: NodeJS.ProcessEnv, variable: string, fallback: number): number {
@@ -40,10 +40,10 @@ function portSetting (env: NodeJS.ProcessEnv, variable: string, fallback: number
  */
 export function planInstances (env: NodeJS.ProcessEnv, scale: Scale): Plan {
   const instances: Instance[] = []
-  for (const spec of [...BACKENDS, GATEWAY] as const) {
+  for (const spec of [...SANDBOXES, ...BACKENDS, GATEWAY] as const) {
     const variable = `${variablePrefix(spec)}_PORT`
     const base = portSetting(env, variable, spec.port)
-    const count = spec.name === GATEWAY.name ? 1 : scale[spec.name] ?? 1
+    const count = spec.name === GATEWAY.name || isSandbox(spec.name) ? 1 : scale[spec.name as keyof Scale] ?? 1
     for (let i = 0; i < count; i++) {
       const port = base + PORT_STEP * i
       if (port > MAX_PORT) throw new ScriptError(`${spec.name}: port ${port} (base ${base} + ${PORT_STEP}·${i}) is beyond ${MAX_PORT}: set ${variable} lower`)
@@ -70,9 +70,16 @@ export function instancesOf (plan: Plan, service: ProcessName): Instance[] {
   return plan.instances.filter((i) => i.spec.name === service)
 }
 
-/** The built entry point of a service. */
+const isSandbox = (name: string): boolean => SANDBOXES.some((s) => s.name === name)
+
+/** The package directory of a service (or a sandbox). */
+export function directoryOf (service: ProcessName): string {
+  return join(ROOT, SANDBOXES.find((s) => s.name === service)?.directory ?? join('services', service))
+}
+
+/** The built entry point of a service (or a sandbox). */
 export function scriptOf (service: ProcessName): string {
-  return join(ROOT, 'services', service, 'dist', 'src', 'server.js')
+  return join(directoryOf(service), 'dist', 'src', 'server.js')
 }
 
 export function readinessUrlOf (plan: Plan, instance: Instance): string {
@@ -101,6 +108,11 @@ export function childEnv (plan: Plan, instance: Instance, env: NodeJS.ProcessEnv
     const [first] = mine
     if (first !== undefined) child[`${variablePrefix(spec)}_URL`] = localUrl(first.port)
     if (instance.spec.name === GATEWAY.name) child[`${variablePrefix(spec)}_URLS`] = mine.map((i) => localUrl(i.port)).join(',')
+  }
+  // where the sandboxes are (PUBLISHER_SANDBOX_URL): what a service that calls one reads
+  for (const spec of SANDBOXES) {
+    const [first] = instancesOf(plan, spec.name)
+    if (first !== undefined) child[`${variablePrefix(spec)}_URL`] = localUrl(first.port)
   }
   if (instance.spec.name === GATEWAY.name) child.ADMIN_PORT = String(plan.adminPort)
   return child

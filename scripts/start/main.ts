@@ -26,7 +26,7 @@ import { existsSync } from 'node:fs'
 import { relative } from 'node:path'
 import { ROOT } from '../common/paths.js'
 import { positiveInt, ScriptError } from '../common/settings.js'
-import { BACKENDS, GATEWAY, localUrl } from '../services.js'
+import { BACKENDS, GATEWAY, SANDBOXES, localUrl } from '../services.js'
 import { parseStartArguments, USAGE } from './args.js'
 import { instancesOf, PORT_STEP, planInstances, scriptOf, type Instance, type Plan } from './instances.js'
 import { LogView } from './log-view.js'
@@ -96,8 +96,9 @@ async function main (): Promise<void> {
     }
   }
 
-  const built = BACKENDS.filter((s) => existsSync(scriptOf(s.name)))
-  const skipped = BACKENDS.filter((s) => !built.includes(s))
+  // the sandboxes with the services: nothing waits for them at start
+  const built = [...SANDBOXES, ...BACKENDS].filter((s) => existsSync(scriptOf(s.name)))
+  const skipped = [...SANDBOXES, ...BACKENDS].filter((s) => !built.includes(s))
   if (skipped.length > 0) view.say(`not built, skipped: ${skipped.map((s) => s.name).join(', ')}`)
   const children = built.flatMap((s) => instancesOf(plan, s.name))
   for (const service of built) {
@@ -118,7 +119,7 @@ async function main (): Promise<void> {
     `dashboard      ${localUrl(gatewayPort)}/api/dashboard/   (log in as staff: npm run create-staff)`,
     `API reference  ${localUrl(gatewayPort)}/api/docs/   (ReDoc: /api/redoc/, OpenAPI: /api/schema/)`,
     `gateway admin  ${localUrl(plan.adminPort)}/ready   (also /health, /metrics; this machine only)`,
-    ...children.map((i) => `${i.name.padEnd(14)} ${localUrl(i.port)}   (its /metrics, /ready; not public)`),
+    ...children.map((i) => `${i.name.padEnd(14)} ${localUrl(i.port)}   ${SANDBOXES.some((s) => s.name === i.spec.name) ? '(a game publisher that misbehaves by player id: see the README)' : '(its /metrics, /ready; not public)'}`),
     ...(skipped.length > 0 ? [`not running    ${skipped.map((s) => s.name).join(', ')} (not built: the gateway answers 503 for them)`] : []),
     '',
     'A process that exits is restarted (0.5 s, doubling to 30 s). Ctrl-C stops everything.'

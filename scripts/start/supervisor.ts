@@ -8,13 +8,11 @@
  * then (its configuration or port is wrong: trying again would repeat it).
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process'
-import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { ROOT } from '../common/paths.js'
-import { GATEWAY } from '../services.js'
+import { GATEWAY, SANDBOXES } from '../services.js'
 import { restartDelay, RESTART_STABLE_MS } from './backoff.js'
-import { childEnv, readinessUrlOf, scriptOf, type Instance, type Plan } from './instances.js'
+import { childEnv, directoryOf, readinessUrlOf, scriptOf, type Instance, type Plan } from './instances.js'
 import type { LogView } from './log-view.js'
 import { waitUntilReady } from './readiness.js'
 
@@ -66,7 +64,7 @@ export class Supervisor {
   /** Starts (or starts again) the process of `instance`; returns its pid. */
   start (instance: Instance): number | undefined {
     const child = spawn(process.execPath, [scriptOf(instance.spec.name)], {
-      cwd: join(ROOT, 'services', instance.spec.name),
+      cwd: directoryOf(instance.spec.name),
       env: childEnv(this.plan, instance, this.options.env),
       stdio: ['ignore', 'pipe', 'pipe'],
       // own process group: a Ctrl-C in the terminal reaches only this launcher,
@@ -192,10 +190,15 @@ export class Supervisor {
       this.signal(gateway, 'SIGTERM')
       await gateway.run.exited
     }
-    const others = [...this.slots].filter(([name, slot]) => name !== GATEWAY.name && !slot.run.done)
-    if (others.length > 0) this.view.say(`stopping ${others.map(([name]) => name).join(', ')}`)
-    for (const [, slot] of others) this.signal(slot, 'SIGTERM')
-    await Promise.all(others.map(([, slot]) => slot.run.exited))
+    // then the services, and the sandboxes last: a service finishing its work may still call one
+    const running = [...this.slots].filter(([name, slot]) => name !== GATEWAY.name && !slot.run.done)
+    const isSandbox = ([, slot]: [string, Slot]): boolean => SANDBOXES.some((s) => s.name === slot.instance.spec.name)
+    for (const group of [running.filter((r) => !isSandbox(r)), running.filter(isSandbox)]) {
+      if (group.length === 0) continue
+      this.view.say(`stopping ${group.map(([name]) => name).join(', ')}`)
+      for (const [, slot] of group) this.signal(slot, 'SIGTERM')
+      await Promise.all(group.map(([, slot]) => slot.run.exited))
+    }
     clearTimeout(force)
     this.view.say(exitCode === 0 ? 'all stopped' : 'all stopped after a failure')
     process.exit(exitCode)

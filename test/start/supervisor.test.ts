@@ -104,6 +104,8 @@ t.test('npm start restarts a killed service and a killed gateway, and SIGTERM st
   const databaseTeardown = { teardown: (fn: () => unknown) => { cleanups.push(fn) } }
   const databases = {} as Record<Service, string>
   for (const service of SERVICES) databases[service] = await createTestDatabase(databaseTeardown, `start_${service}`)
+  // the game publisher's sandbox runs too (npm start starts it first), on a port and database of this test's
+  const sandbox = { port: await freeLowPort(), database: await createTestDatabase(databaseTeardown, 'start_publisher') }
 
   function launch (ports: Record<Name | 'admin', number>): Launcher {
     const env: Record<string, string> = {
@@ -114,7 +116,9 @@ t.test('npm start restarts a killed service and a killed gateway, and SIGTERM st
       AMQP_URL: amqpUrl,
       BROKER_PREFIX: prefix,
       GATEWAY_PORT: String(ports.gateway),
-      GATEWAY_ADMIN_PORT: String(ports.admin)
+      GATEWAY_ADMIN_PORT: String(ports.admin),
+      PUBLISHER_SANDBOX_PORT: String(sandbox.port),
+      PUBLISHER_SANDBOX_DATABASE_URL: sandbox.database
     }
     for (const service of SERVICES) {
       env[`${service.toUpperCase()}_PORT`] = String(ports[service])
