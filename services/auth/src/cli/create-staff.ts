@@ -6,14 +6,9 @@
  * Prints one line; exits 0, or 1 with the reason.
  */
 import { parseArgs } from 'node:util'
-import { Kysely, PostgresDialect } from 'kysely'
-import pg from 'pg'
-import { ensureDatabase, migrateToLatest, redactUrl } from '@topup/service-kit'
-import { migrations } from '../../migrations/index.js'
-import { DEFAULT_DATABASE_URL } from '../config.js'
-import type { Database } from '../db/schema.js'
 import { TakenError } from '../db/users.js'
 import { ensureStaff, staffAccountProblems } from '../staff.js'
+import { withAuthDatabase } from './database.js'
 
 function fail (message: string): never {
   process.stderr.write(`create-staff: ${message}\n`)
@@ -40,23 +35,12 @@ async function main (): Promise<void> {
   const problems = staffAccountProblems({ username, email, password })
   if (problems.length > 0) fail(problems.join('; '))
 
-  const url = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL
-  let db: Kysely<Database> | undefined
-  let error: string | undefined
-  try {
-    await ensureDatabase(url)
-    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1 }) }) })
-    await migrateToLatest(db as Kysely<unknown>, migrations)
+  const error = await withAuthDatabase(async (db) => {
     const { outcome, id } = await ensureStaff(db, { username, email, password }, { promote: true })
     const said = { created: 'created staff user', promoted: 'promoted to staff', 'already-staff': 'already staff', exists: 'exists' }[outcome]
     process.stdout.write(`${said}: ${username} (${id})\n`)
-  } catch (err) {
-    error = err instanceof TakenError
-      ? `the ${err.field} ${err.field === 'email' ? email : username} belongs to another user`
-      : `${(err as Error).message} (database ${redactUrl(url)})`
-  } finally {
-    await db?.destroy()
-  }
+    return undefined
+  }, (err) => err instanceof TakenError ? `the ${err.field} ${err.field === 'email' ? email : username} belongs to another user` : undefined)
   if (error !== undefined) fail(error)
 }
 

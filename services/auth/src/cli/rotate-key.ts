@@ -11,15 +11,12 @@
  * Prints what it did; exits 0, or 1 with the reason.
  */
 import { parseArgs } from 'node:util'
-import { Kysely, PostgresDialect } from 'kysely'
-import pg from 'pg'
-import { ACCESS_TOKEN_TTL, ensureDatabase, migrateToLatest, redactUrl } from '@topup/service-kit'
-import { migrations } from '../../migrations/index.js'
-import { DEFAULT_DATABASE_URL, normalizePem } from '../config.js'
+import { ACCESS_TOKEN_TTL } from '@topup/service-kit'
+import { normalizePem } from '../config.js'
 import { parseDuration } from '../duration.js'
-import type { Database } from '../db/schema.js'
 import { addSigningKey, keyStates, loadKeyRecords, removeSigningKey, withEnvKey, type KeyState } from '../db/signing-keys.js'
 import { signingKeyFromPem, type SigningKey } from '../keys.js'
+import { withAuthDatabase } from './database.js'
 
 /** A new key signs this long after it is added, so that every auth instance lists it first (SIGNING_KEYS_RELOAD is 10 s). */
 const DEFAULT_SIGNING_IN = '30 seconds'
@@ -74,13 +71,7 @@ async function main (): Promise<void> {
   }
   const tokenLifetimeMs = (parseDuration(ACCESS_TOKEN_TTL) ?? 15 * 60_000) + CLOCK_MARGIN_MS
 
-  const url = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL
-  let db: Kysely<Database> | undefined
-  let error: string | undefined
-  try {
-    await ensureDatabase(url)
-    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1 }) }) })
-    await migrateToLatest(db as Kysely<unknown>, migrations)
+  const error = await withAuthDatabase(async (db) => {
     if (values.list === true) {
       const { records, now } = await loadKeyRecords(db)
       const states = keyStates(withEnvKey(records, envKey), now)
@@ -89,17 +80,16 @@ async function main (): Promise<void> {
     } else if (values.remove !== undefined) {
       const kid = values.remove
       const result = await removeSigningKey(db, kid, { envKey, force: values.force === true, tokenLifetimeMs })
-      if (result.ok) {
-        process.stdout.write(`removed key ${kid}${result.source === 'AUTH_PRIVATE_KEY' ? ' (the AUTH_PRIVATE_KEY key: a mark in the database keeps it refused even while AUTH_PRIVATE_KEY stays set, as production requires)' : ''}: ` +
-          'auth stops listing it and refuses its tokens within SIGNING_KEYS_RELOAD (10 s), the other services within a minute after that\n')
-      } else {
-        error = {
+      if (!result.ok) {
+        return {
           unknown: `no key ${kid} (npm run rotate-key -- --list shows the keys${envKey === undefined ? '; AUTH_PRIVATE_KEY is not set here' : ''})`,
           'already-removed': `key ${kid} is removed already`,
           signing: `key ${kid} signs new tokens: add a key first (npm run rotate-key), then remove this one once its tokens have expired`,
           'still-valid': `tokens of key ${kid} may be valid until ${result.validUntil?.toISOString() ?? '?'}: remove it then, or now with --force (their holders get a 401 and refresh)`
         }[result.reason]
       }
+      process.stdout.write(`removed key ${kid}${result.source === 'AUTH_PRIVATE_KEY' ? ' (the AUTH_PRIVATE_KEY key: a mark in the database keeps it refused even while AUTH_PRIVATE_KEY stays set, as production requires)' : ''}: ` +
+        'auth stops listing it and refuses its tokens within SIGNING_KEYS_RELOAD (10 s), the other services within a minute after that\n')
     } else {
       const { kid, signingFrom } = await addSigningKey(db, { signingInMs })
       process.stdout.write(`added key ${kid}: listed by every auth instance within SIGNING_KEYS_RELOAD (10 s), signing new tokens from ${signingFrom.toISOString()}\n`)
@@ -110,11 +100,8 @@ async function main (): Promise<void> {
         process.stdout.write(`then remove ${key.kid} after ${until.toISOString()}: npm run rotate-key -- --remove ${key.kid}\n`)
       }
     }
-  } catch (err) {
-    error = `${(err as Error).message} (database ${redactUrl(url)})`
-  } finally {
-    await db?.destroy()
-  }
+    return undefined
+  })
   if (error !== undefined) fail(error)
 }
 
