@@ -95,3 +95,34 @@ t.test('npm run dlq', async (t) => {
     t.notOk('x-topup-dead-letter-reason' in (message.properties.headers ?? {}), 'the last reason does not')
   })
 })
+
+t.test('npm run dlq -- list|replay unroutable: the events no queue was bound for, published again once one is', async (t) => {
+  const AMQP_URL = await rabbitUrl()
+  const prefix = `${uniqueName('unr')}.`
+  const connection = await amqplib.connect(AMQP_URL)
+  const channel = await connection.createConfirmChannel()
+  t.teardown(async () => {
+    await connection.close()
+    await deleteTopologyAt(AMQP_URL, prefix, ['analytics'])
+  })
+  // the exchanges only: nobody consumes OrderCreated v1 yet, so it goes to topup.unroutable
+  await declareTopology(channel, { prefix })
+  const { exchange, unroutableQueue } = topologyNames(prefix)
+  const event = sampleOrderCreated()
+  channel.publish(exchange, OrderCreated.routingKey, Buffer.from(JSON.stringify(event)), { messageId: event.id, type: event.type, correlationId: event.correlation_id, persistent: true })
+  await channel.waitForConfirms()
+  const dlq = async (...args: string[]) => await run('npm', ['run', '--silent', 'dlq', '--', ...args], { cwd: ROOT, env: { ...process.env, AMQP_URL, BROKER_PREFIX: prefix } })
+
+  const listed = JSON.parse((await dlq('list', 'unroutable', '--json')).stdout) as Array<Record<string, unknown>>
+  t.match(listed, [{ eventId: event.id, type: 'OrderCreated', routingKey: OrderCreated.routingKey, cause: 'unroutable', reason: `no queue was bound to ${OrderCreated.routingKey} when it was published` }])
+  // the consumer arrives (analytics binds the key), then the operator replays
+  await declareTopology(channel, { prefix, service: 'analytics', bindings: [OrderCreated.routingKey] })
+  const replayed = await dlq('replay', 'unroutable', '--all')
+  t.match(replayed.stdout, `replayed 1 from ${unroutableQueue}`)
+  t.equal((await channel.checkQueue(unroutableQueue)).messageCount, 0, 'topup.unroutable is empty')
+  const { queue } = serviceQueueNames(prefix, 'analytics')
+  const message = await channel.get(queue, { noAck: true })
+  if (message === false) throw new Error('nothing reached analytics')
+  t.equal(message.fields.routingKey, OrderCreated.routingKey, 'through the events exchange, under its routing key')
+  t.equal(message.properties.messageId, event.id)
+})

@@ -31,6 +31,9 @@ export interface PublishOptions {
   headers?: Record<string, unknown>
 }
 
+/** The header with the moment a message was published (milliseconds since the epoch). */
+export const PUBLISHED_AT_HEADER = 'x-published-at'
+
 export class BrokerUnavailableError extends Error {
   constructor (message = 'not connected to RabbitMQ') {
     super(message)
@@ -192,7 +195,9 @@ export class BrokerConnection {
           messageId: options.messageId,
           type: options.type,
           ...(options.correlationId === undefined ? {} : { correlationId: options.correlationId }),
-          ...(options.headers === undefined ? {} : { headers: options.headers }),
+          // when it was published, in milliseconds (the AMQP timestamp has seconds): what a
+          // consumer's lag is measured from, whatever time the event itself says it happened
+          headers: { ...options.headers, [PUBLISHED_AT_HEADER]: Date.now() },
           timestamp: Math.floor(Date.now() / 1000)
         }, (err: unknown) => {
           clearTimeout(timer)

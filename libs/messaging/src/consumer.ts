@@ -1,7 +1,7 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib'
 import type { Kysely, Transaction } from 'kysely'
 import { validateEvent, type EventContract, type EventOf, type Problem } from '@topup/contracts'
-import type { BrokerConnection } from './connection.js'
+import { PUBLISHED_AT_HEADER, type BrokerConnection } from './connection.js'
 import { databaseUnavailable } from '@topup/service-kit'
 import { deadLetterHeaders, REPLAYED_ROUTING_KEY_HEADER } from './dlq.js'
 import { Backoff, errorMessage, sleep, type Logger } from './log.js'
@@ -216,7 +216,7 @@ export async function startConsumer<DB extends InboxDatabase, M extends Record<s
       if (applied) {
         stats.handled++
         metrics?.consumed.inc({ type: event.type, outcome: 'applied' })
-        metrics?.lag.observe({ type: event.type }, Math.max(0, (Date.now() - Date.parse(event.occurred_at)) / 1000))
+        metrics?.lag.observe({ type: event.type }, Math.max(0, (Date.now() - publishedAt(message, event)) / 1000))
         log.info({ ...about, duration_ms: Math.round(seconds * 1000) }, 'event applied')
       } else {
         stats.duplicates++
@@ -386,6 +386,17 @@ export async function startConsumer<DB extends InboxDatabase, M extends Record<s
 function routingKeyOf (message: ConsumeMessage): string {
   const replayed: unknown = message.properties.headers?.[REPLAYED_ROUTING_KEY_HEADER]
   return message.fields.exchange === '' && typeof replayed === 'string' ? replayed : message.fields.routingKey
+}
+
+/**
+ * When the message was published (its header, set by BrokerConnection.publish),
+ * else when the event says it happened: the consumer's lag is measured from
+ * there. Not from occurred_at alone: a backdated order (the demo's) would read
+ * as months of lag.
+ */
+function publishedAt (message: ConsumeMessage, event: { occurred_at: string }): number {
+  const header: unknown = message.properties.headers?.[PUBLISHED_AT_HEADER]
+  return typeof header === 'number' ? header : Date.parse(event.occurred_at)
 }
 
 function deliveryCount (message: ConsumeMessage): number {

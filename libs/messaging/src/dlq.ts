@@ -1,8 +1,8 @@
 import type { GetMessage } from 'amqplib'
 import { contractFor } from '@topup/contracts'
-import type { BrokerConnection } from './connection.js'
+import { PUBLISHED_AT_HEADER, type BrokerConnection } from './connection.js'
 import { errorMessage } from './log.js'
-import { serviceQueueNames } from './topology.js'
+import { serviceQueueNames, topologyNames } from './topology.js'
 
 /**
  * The headers the consumer puts on a message it dead-letters: why, after how
@@ -46,7 +46,7 @@ export function deadLetterHeaders (original: Record<string, unknown>, why: { rou
 
 /** A message's headers without what the broker and the last dead-lettering added (kept: the first time and the count). */
 function withoutBookkeeping (headers: Record<string, unknown>): Record<string, unknown> {
-  const dropped = new Set<string>([REPLAYED_ROUTING_KEY_HEADER, 'x-death', 'x-first-death-exchange', 'x-first-death-queue', 'x-first-death-reason', 'x-last-death-exchange', 'x-last-death-queue', 'x-last-death-reason', 'x-delivery-count',
+  const dropped = new Set<string>([PUBLISHED_AT_HEADER, REPLAYED_ROUTING_KEY_HEADER, 'x-death', 'x-first-death-exchange', 'x-first-death-queue', 'x-first-death-reason', 'x-last-death-exchange', 'x-last-death-queue', 'x-last-death-reason', 'x-delivery-count',
     DEAD_LETTER_HEADERS.cause, DEAD_LETTER_HEADERS.reason, DEAD_LETTER_HEADERS.deliveries, DEAD_LETTER_HEADERS.at, DEAD_LETTER_HEADERS.routingKey])
   return Object.fromEntries(Object.entries(headers).filter(([key]) => !dropped.has(key)))
 }
@@ -136,73 +136,87 @@ export function originalRoutingKey (message: GetMessage): string | undefined {
   return undefined
 }
 
-/**
- * Reads every message in a service's dead-letter queue and puts each back
- * (unacknowledged gets, returned at the end): the queue is unchanged.
- */
-export async function listDeadLetters (options: { connection: BrokerConnection, prefix: string, service: string }): Promise<DeadLetter[]> {
-  const { deadLetterQueue } = serviceQueueNames(options.prefix, options.service)
-  const channel = await options.connection.createChannel()
+/** Every message in a queue, each put back (unacknowledged gets, returned at the end): the queue is unchanged. */
+async function peekQueue (connection: BrokerConnection, queue: string): Promise<GetMessage[]> {
+  const channel = await connection.createChannel()
   try {
-    const { messageCount } = await channel.checkQueue(deadLetterQueue)
+    const { messageCount } = await channel.checkQueue(queue)
     const held: GetMessage[] = []
     for (let i = 0; i < messageCount; i++) {
-      const message = await channel.get(deadLetterQueue, { noAck: false })
+      const message = await channel.get(queue, { noAck: false })
       if (message === false) break
       held.push(message)
     }
     // all back, in the order they came
     if (held.length > 0) channel.nackAll(true)
-    return held.map(describeDeadLetter)
+    return held
   } finally {
     await channel.close().catch(() => {})
   }
 }
 
+/** Reads every message in a service's dead-letter queue, and leaves the queue as it was. */
+export async function listDeadLetters (options: { connection: BrokerConnection, prefix: string, service: string }): Promise<DeadLetter[]> {
+  const { deadLetterQueue } = serviceQueueNames(options.prefix, options.service)
+  return (await peekQueue(options.connection, deadLetterQueue)).map(describeDeadLetter)
+}
+
 /**
- * Moves messages from a service's dead-letter queue back to that service's
- * queue, with their original routing key (each republished with a confirm
- * before it is removed from the DLQ): all of them, or those with the given
- * event ids. The other services that consume the same events are not sent
- * them again. For an operator, once the cause is fixed; an event that was
- * applied meanwhile is skipped by the consumer's inbox.
+ * The events in `topup.unroutable`: published while no queue was bound to
+ * their routing key (a producer upgraded to a new contract version before its
+ * consumers, docs/DESIGN.md §3.2), kept by the events exchange's alternate
+ * exchange instead of dropped. The queue is left as it was.
  */
-export async function replayDeadLetters (options: ReplayOptions): Promise<ReplayResult> {
-  const { queue, deadLetterQueue } = serviceQueueNames(options.prefix, options.service)
-  const channel = await options.connection.createChannel()
+export async function listUnroutable (options: { connection: BrokerConnection, prefix: string }): Promise<DeadLetter[]> {
+  const { unroutableQueue } = topologyNames(options.prefix)
+  return (await peekQueue(options.connection, unroutableQueue)).map((message) => ({
+    ...describeDeadLetter(message),
+    routingKey: message.fields.routingKey,
+    cause: 'unroutable',
+    reason: `no queue was bound to ${message.fields.routingKey} when it was published`
+  }))
+}
+
+/** Where a moved message goes: an exchange and a routing key, and the headers it gets on the way. */
+type Destination = (message: GetMessage) => { exchange: string, routingKey: string, headers: Record<string, unknown> } | undefined
+
+/**
+ * Moves messages from `from` (each republished with a confirm before it is
+ * removed there): all of them, or those with the given event ids. One that
+ * has no destination (no routing key to be found) stays.
+ */
+async function moveMessages (connection: BrokerConnection, from: string, options: { limit?: number, eventIds?: readonly string[] }, destination: Destination): Promise<ReplayResult> {
+  const channel = await connection.createChannel()
   const wanted = options.eventIds === undefined ? null : new Set(options.eventIds)
   const result: ReplayResult = { replayed: 0, skipped: 0, kept: 0, notFound: [] }
   const found = new Set<string>()
   const keep: GetMessage[] = []
   try {
-    const { messageCount } = await channel.checkQueue(deadLetterQueue)
+    const { messageCount } = await channel.checkQueue(from)
     const limit = Math.min(options.limit ?? messageCount, messageCount)
     for (let i = 0; i < messageCount && result.replayed < limit; i++) {
-      const message = await channel.get(deadLetterQueue, { noAck: false })
+      const message = await channel.get(from, { noAck: false })
       if (message === false) break
-      const { headers = {}, messageId, type, correlationId } = message.properties as {
-        headers?: Record<string, unknown>, messageId?: string, type?: string, correlationId?: string
-      }
+      const { messageId, type, correlationId } = message.properties as { messageId?: string, type?: string, correlationId?: string }
       if (wanted !== null && (messageId === undefined || !wanted.has(messageId))) {
         result.kept++
         keep.push(message)
         continue
       }
       if (messageId !== undefined) found.add(messageId)
-      const routingKey = originalRoutingKey(message)
-      if (routingKey === undefined) {
+      const to = destination(message)
+      if (to === undefined) {
         result.skipped++
         keep.push(message)
         continue
       }
       try {
-        // the default exchange routes by queue name: to this service's queue only
-        await options.connection.publish(queue, message.content, {
-          exchange: '',
+        await connection.publish(to.routingKey, message.content, {
+          exchange: to.exchange,
           messageId: messageId ?? '',
           type: type ?? '',
           ...(correlationId === undefined ? {} : { correlationId }),
-          headers: { ...withoutBookkeeping(headers), [REPLAYED_ROUTING_KEY_HEADER]: routingKey, 'x-replayed-from': deadLetterQueue, 'x-replayed-at': new Date().toISOString() }
+          headers: { ...to.headers, 'x-replayed-from': from, 'x-replayed-at': new Date().toISOString() }
         })
       } catch (err) {
         channel.nack(message, false, true)
@@ -218,4 +232,33 @@ export async function replayDeadLetters (options: ReplayOptions): Promise<Replay
   } finally {
     await channel.close().catch(() => {})
   }
+}
+
+const headersOf = (message: GetMessage): Record<string, unknown> => (message.properties.headers ?? {}) as Record<string, unknown>
+
+/**
+ * Moves messages from a service's dead-letter queue back to that service's
+ * queue, with their original routing key: all of them, or those with the
+ * given event ids. The other services that consume the same events are not
+ * sent them again. For an operator, once the cause is fixed; an event that
+ * was applied meanwhile is skipped by the consumer's inbox.
+ */
+export async function replayDeadLetters (options: ReplayOptions): Promise<ReplayResult> {
+  const { queue, deadLetterQueue } = serviceQueueNames(options.prefix, options.service)
+  return await moveMessages(options.connection, deadLetterQueue, options, (message) => {
+    const routingKey = originalRoutingKey(message)
+    // the default exchange routes by queue name: to this service's queue only
+    return routingKey === undefined ? undefined : { exchange: '', routingKey: queue, headers: { ...withoutBookkeeping(headersOf(message)), [REPLAYED_ROUTING_KEY_HEADER]: routingKey } }
+  })
+}
+
+/**
+ * Publishes the events of `topup.unroutable` again to the events exchange
+ * under their routing key, for every service now bound to it (once the
+ * consumers of a new contract version run). One still without a queue comes
+ * back to `topup.unroutable`; a consumer that had it already skips it.
+ */
+export async function replayUnroutable (options: { connection: BrokerConnection, prefix: string, eventIds?: readonly string[] }): Promise<ReplayResult> {
+  const { exchange, unroutableQueue } = topologyNames(options.prefix)
+  return await moveMessages(options.connection, unroutableQueue, options, (message) => ({ exchange, routingKey: message.fields.routingKey, headers: withoutBookkeeping(headersOf(message)) }))
 }

@@ -13,7 +13,7 @@ export {
   type AnyEventHandler, type Consumer, type ConsumerOptions, type ConsumerStats, type EventHandler, type EventHandlers
 } from './consumer.js'
 export {
-  DEAD_LETTER_HEADERS, deadLetterHeaders, describeDeadLetter, listDeadLetters, originalRoutingKey, replayDeadLetters,
+  DEAD_LETTER_HEADERS, deadLetterHeaders, describeDeadLetter, listDeadLetters, listUnroutable, originalRoutingKey, replayDeadLetters, replayUnroutable,
   type DeadLetter, type ReplayOptions, type ReplayResult
 } from './dlq.js'
 export { backlogMetrics, messagingMetrics, type DeadLetterCause, type MessagingMetrics } from './metrics.js'

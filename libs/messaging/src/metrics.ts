@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely'
 import { Counter, Gauge, Histogram, type Registry } from '@topup/service-kit'
 import type { BrokerConnection } from './connection.js'
 import type { OutboxDatabase } from './outbox.js'
-import { serviceQueueNames } from './topology.js'
+import { serviceQueueNames, topologyNames } from './topology.js'
 
 /** Why a message was dead-lettered: its body was not a valid event, or its handler kept failing. */
 export type DeadLetterCause = 'invalid' | 'delivery_limit'
@@ -15,7 +15,7 @@ export interface MessagingMetrics {
   deadLettered: Counter<'type' | 'reason'>
   /** The handler's transaction, inbox check and commit included. */
   processing: Histogram<'type'>
-  /** From the event's occurred_at to its handler's commit here: how far behind this consumer is. */
+  /** From the event's publication to its handler's commit here: how far behind this consumer is. */
   lag: Histogram<'type'>
 }
 
@@ -27,7 +27,7 @@ export function messagingMetrics (registry: Registry): MessagingMetrics {
     retried: new Counter({ name: 'events_retried_total', help: 'Events tried again: the handler failed (requeued) or the database was unavailable (held)', labelNames: ['type', 'reason'], registers }),
     deadLettered: new Counter({ name: 'events_dead_lettered_total', help: 'Messages sent to the dead-letter queue: invalid, or past the delivery limit', labelNames: ['type', 'reason'], registers }),
     processing: new Histogram({ name: 'event_processing_seconds', help: 'Time to apply one event (its transaction)', labelNames: ['type'], registers, buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] }),
-    lag: new Histogram({ name: 'event_lag_seconds', help: 'From an event\'s occurred_at to its commit by this consumer', labelNames: ['type'], registers, buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900] })
+    lag: new Histogram({ name: 'event_lag_seconds', help: 'From an event\'s publication to its commit by this consumer', labelNames: ['type'], registers, buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900] })
   }
 }
 
@@ -63,6 +63,25 @@ export function backlogMetrics<DB extends OutboxDatabase> (registry: Registry, s
       registers,
       // read by the backlog gauge's query, which runs first in the same scrape
       collect () { this.set(oldestAge) }
+    })
+  }
+  if (db !== undefined) {
+    // a publisher's events no queue was bound for (a new contract version out before its
+    // consumers): kept, but nobody gets them until an operator replays them (npm run dlq)
+    const { unroutableQueue } = topologyNames(sources.prefix)
+    new Gauge({
+      name: 'events_unroutable_messages',
+      help: 'Events waiting in topup.unroutable: published while no queue was bound to their routing key',
+      registers,
+      async collect () {
+        if (!connection.isConnected()) return
+        const channel = await connection.createChannel()
+        try {
+          this.set((await channel.checkQueue(unroutableQueue)).messageCount)
+        } finally {
+          await channel.close().catch(() => {})
+        }
+      }
     })
   }
   if (sources.service === undefined) return

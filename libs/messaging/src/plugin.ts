@@ -88,6 +88,16 @@ export default fp(async function messaging (app: FastifyInstance, options: Messa
   // the app's metrics registry (createServer's); a bare Fastify app in a test has none
   const metrics = app.hasDecorator('metricsRegistry') ? messagingMetrics(app.metricsRegistry) : undefined
   const consumes = Object.keys(options.handlers ?? {}).length > 0
+  // every series of the events this service consumes, at 0 from the start: an alert on
+  // "dead-lettered went up" needs a series that exists before the first one
+  for (const type of new Set(Object.values(options.handlers ?? {}).map((h) => h.contract.type))) {
+    metrics?.consumed.inc({ type, outcome: 'applied' }, 0)
+    metrics?.consumed.inc({ type, outcome: 'duplicate' }, 0)
+    metrics?.retried.inc({ type, reason: 'handler_failed' }, 0)
+    metrics?.retried.inc({ type, reason: 'database_unavailable' }, 0)
+    metrics?.deadLettered.inc({ type, reason: 'invalid' }, 0)
+    metrics?.deadLettered.inc({ type, reason: 'delivery_limit' }, 0)
+  }
   if (app.hasDecorator('metricsRegistry')) {
     backlogMetrics(app.metricsRegistry, {
       connection,

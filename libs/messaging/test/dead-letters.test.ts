@@ -133,5 +133,9 @@ t.test('dead letters', async (t) => {
     t.equal(await metricValue(relayRegistry, 'events_published_total', { type: 'OrderCreated' }), 3)
     t.equal(await metricValue(relayRegistry, 'outbox_unsent_events'), 0)
     t.equal(await metricValue(relayRegistry, 'outbox_oldest_unsent_age_seconds'), 0)
+    t.equal(await metricValue(relayRegistry, 'events_unroutable_messages'), 0, 'every event reached a queue')
+    // an event nobody is bound for (a version its consumers do not know yet) is kept, and shows
+    publisher.publish(exchange, 'orders.order-created.v99', Buffer.from('{}'), { messageId: 'nobody-listens', persistent: true })
+    await waitFor('the unroutable event to show', async () => await metricValue(relayRegistry, 'events_unroutable_messages') === 1, 10_000)
   })
 })

