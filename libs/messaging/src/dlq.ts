@@ -169,12 +169,20 @@ export async function listDeadLetters (options: { connection: BrokerConnection, 
  */
 export async function listUnroutable (options: { connection: BrokerConnection, prefix: string }): Promise<DeadLetter[]> {
   const { unroutableQueue } = topologyNames(options.prefix)
-  return (await peekQueue(options.connection, unroutableQueue)).map((message) => ({
-    ...describeDeadLetter(message),
-    routingKey: message.fields.routingKey,
-    cause: 'unroutable',
-    reason: `no queue was bound to ${message.fields.routingKey} when it was published`
-  }))
+  return (await peekQueue(options.connection, unroutableQueue)).map((message) => {
+    const publishedAt: unknown = message.properties.headers?.[PUBLISHED_AT_HEADER]
+    const seconds: unknown = message.properties.timestamp
+    const firstSeen = typeof publishedAt === 'number' ? new Date(publishedAt).toISOString() : typeof seconds === 'number' ? new Date(seconds * 1000).toISOString() : null
+    return {
+      ...describeDeadLetter(message),
+      routingKey: message.fields.routingKey,
+      cause: 'unroutable',
+      reason: `no queue was bound to ${message.fields.routingKey} when it was published`,
+      // never delivered to anyone; seen first when it was published
+      deliveries: 0,
+      firstSeen
+    }
+  })
 }
 
 /** Where a moved message goes: an exchange and a routing key, and the headers it gets on the way. */
