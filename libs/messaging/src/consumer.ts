@@ -171,8 +171,7 @@ export async function startConsumer<DB extends InboxDatabase, M extends Record<s
     }
   }
 
-  function parse (message: ConsumeMessage): { handler: ErasedHandler<DB>, event: EventOf<EventContract> } {
-    const routingKey = routingKeyOf(message)
+  function parse (message: ConsumeMessage, routingKey: string): { handler: ErasedHandler<DB>, event: EventOf<EventContract> } {
     const handler = handlers.get(routingKey)
     if (handler === undefined) throw new Rejection(`no handler for routing key "${routingKey}"`)
     let body: unknown
@@ -189,7 +188,7 @@ export async function startConsumer<DB extends InboxDatabase, M extends Record<s
     const routingKey = routingKeyOf(message)
     let parsed: ReturnType<typeof parse>
     try {
-      parsed = parse(message)
+      parsed = parse(message, routingKey)
     } catch (err) {
       const rejection = err instanceof Rejection ? err : new Rejection(errorMessage(err))
       log.error({
@@ -200,7 +199,7 @@ export async function startConsumer<DB extends InboxDatabase, M extends Record<s
         reason: rejection.reason,
         problems: rejection.problems
       }, 'invalid message sent to the dead-letter queue')
-      await deadLetter(channel, message, { cause: 'invalid', reason: rejection.reason, problems: rejection.problems, deliveries: deliveryCount(message) + 1 })
+      await deadLetter(channel, message, { routingKey, cause: 'invalid', reason: rejection.reason, problems: rejection.problems, deliveries: deliveryCount(message) + 1 })
       return
     }
     const { handler, event } = parsed
@@ -236,7 +235,7 @@ export async function startConsumer<DB extends InboxDatabase, M extends Record<s
         delivery_limit: deliveryLimit
       }, giveUp ? 'event handler failed for the last time; sent to the dead-letter queue' : 'event handler failed; the message will be redelivered')
       if (giveUp) {
-        await deadLetter(channel, message, { cause: 'delivery_limit', reason: `the handler failed ${deliveries} times; last: ${errorMessage(err)}`, deliveries, type: event.type })
+        await deadLetter(channel, message, { routingKey, cause: 'delivery_limit', reason: `the handler failed ${deliveries} times; last: ${errorMessage(err)}`, deliveries, type: event.type })
       } else {
         metrics?.retried.inc({ type: event.type, reason: 'handler_failed' })
         // a handler that fails for a reason of its own gets a little longer each time
@@ -254,7 +253,7 @@ export async function startConsumer<DB extends InboxDatabase, M extends Record<s
    * that publish fail, the message is rejected after all: it reaches the
    * dead-letter queue without its reason, never lost.
    */
-  async function deadLetter (channel: Channel, message: ConsumeMessage, why: { cause: DeadLetterCause, reason: string, problems?: Problem[], deliveries: number, type?: string }): Promise<void> {
+  async function deadLetter (channel: Channel, message: ConsumeMessage, why: { routingKey: string, cause: DeadLetterCause, reason: string, problems?: Problem[], deliveries: number, type?: string }): Promise<void> {
     const { headers = {}, messageId, type, correlationId } = message.properties as { headers?: Record<string, unknown>, messageId?: string, type?: string, correlationId?: string }
     const now = new Date().toISOString()
     try {
@@ -264,7 +263,7 @@ export async function startConsumer<DB extends InboxDatabase, M extends Record<s
         type: type ?? '',
         ...(correlationId === undefined ? {} : { correlationId }),
         headers: deadLetterHeaders(headers, {
-          routingKey: routingKeyOf(message),
+          routingKey: why.routingKey,
           cause: why.cause,
           reason: why.problems === undefined || why.problems.length === 0 ? why.reason : `${why.reason}: ${why.problems.map((p) => `${p.path === '' ? '/' : p.path} ${p.message}`).join('; ')}`,
           deliveries: why.deliveries,

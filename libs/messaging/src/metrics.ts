@@ -64,8 +64,6 @@ export function backlogMetrics<DB extends OutboxDatabase> (registry: Registry, s
       // read by the backlog gauge's query, which runs first in the same scrape
       collect () { this.set(oldestAge) }
     })
-  }
-  if (db !== undefined) {
     // a publisher's events no queue was bound for (a new contract version out before its
     // consumers): kept, but nobody gets them until an operator replays them (npm run dlq)
     const { unroutableQueue } = topologyNames(sources.prefix)
@@ -74,13 +72,8 @@ export function backlogMetrics<DB extends OutboxDatabase> (registry: Registry, s
       help: 'Events waiting in topup.unroutable: published while no queue was bound to their routing key',
       registers,
       async collect () {
-        if (!connection.isConnected()) return
-        const channel = await connection.createChannel()
-        try {
-          this.set((await channel.checkQueue(unroutableQueue)).messageCount)
-        } finally {
-          await channel.close().catch(() => {})
-        }
+        const [depth] = await queueDepths(connection, [unroutableQueue])
+        if (depth !== undefined) this.set(depth)
       }
     })
   }
@@ -92,14 +85,34 @@ export function backlogMetrics<DB extends OutboxDatabase> (registry: Registry, s
     labelNames: ['queue'],
     registers,
     async collect () {
-      if (!connection.isConnected()) return
-      const channel = await connection.createChannel()
-      try {
-        this.set({ queue: 'events' }, (await channel.checkQueue(queue)).messageCount)
-        this.set({ queue: 'dead_letter' }, (await channel.checkQueue(deadLetterQueue)).messageCount)
-      } finally {
-        await channel.close().catch(() => {})
-      }
+      const [events, deadLetter] = await queueDepths(connection, [queue, deadLetterQueue])
+      if (events !== undefined) this.set({ queue: 'events' }, events)
+      if (deadLetter !== undefined) this.set({ queue: 'dead_letter' }, deadLetter)
     }
   })
+}
+
+/** Messages ready in each queue, on a channel of the scrape's own; none while the broker is away (the gauges keep their last value). */
+async function queueDepths (connection: BrokerConnection, queues: readonly string[]): Promise<number[]> {
+  if (!connection.isConnected()) return []
+  const channel = await connection.createChannel()
+  try {
+    const depths: number[] = []
+    for (const queue of queues) depths.push((await channel.checkQueue(queue)).messageCount)
+    return depths
+  } finally {
+    await channel.close().catch(() => {})
+  }
+}
+
+/**
+ * Every consumer series of these event types at 0 from the start: an alert on
+ * "dead-lettered went up" needs a series that exists before the first one.
+ */
+export function initialiseConsumerSeries (metrics: MessagingMetrics, types: Iterable<string>): void {
+  for (const type of types) {
+    for (const outcome of ['applied', 'duplicate']) metrics.consumed.inc({ type, outcome }, 0)
+    for (const reason of ['handler_failed', 'database_unavailable']) metrics.retried.inc({ type, reason }, 0)
+    for (const reason of ['invalid', 'delivery_limit'] satisfies DeadLetterCause[]) metrics.deadLettered.inc({ type, reason }, 0)
+  }
 }

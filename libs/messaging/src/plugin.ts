@@ -6,7 +6,7 @@ import { BrokerConnection } from './connection.js'
 import { startConsumer, type AnyEventHandler, type Consumer, type EventHandlers } from './consumer.js'
 import { pruneInbox, pruneSentEvents, type InboxDatabase, type OutboxDatabase } from './outbox.js'
 import { startOutboxRelay, type OutboxRelay } from './relay.js'
-import { backlogMetrics, messagingMetrics } from './metrics.js'
+import { backlogMetrics, initialiseConsumerSeries, messagingMetrics } from './metrics.js'
 
 export interface MessagingOptions {
   /** AMQP URL of RabbitMQ. */
@@ -86,24 +86,16 @@ export default fp(async function messaging (app: FastifyInstance, options: Messa
   })
 
   // the app's metrics registry (createServer's); a bare Fastify app in a test has none
-  const metrics = app.hasDecorator('metricsRegistry') ? messagingMetrics(app.metricsRegistry) : undefined
-  const consumes = Object.keys(options.handlers ?? {}).length > 0
-  // every series of the events this service consumes, at 0 from the start: an alert on
-  // "dead-lettered went up" needs a series that exists before the first one
-  for (const type of new Set(Object.values(options.handlers ?? {}).map((h) => h.contract.type))) {
-    metrics?.consumed.inc({ type, outcome: 'applied' }, 0)
-    metrics?.consumed.inc({ type, outcome: 'duplicate' }, 0)
-    metrics?.retried.inc({ type, reason: 'handler_failed' }, 0)
-    metrics?.retried.inc({ type, reason: 'database_unavailable' }, 0)
-    metrics?.deadLettered.inc({ type, reason: 'invalid' }, 0)
-    metrics?.deadLettered.inc({ type, reason: 'delivery_limit' }, 0)
-  }
-  if (app.hasDecorator('metricsRegistry')) {
-    backlogMetrics(app.metricsRegistry, {
+  const registry = app.hasDecorator('metricsRegistry') ? app.metricsRegistry : undefined
+  const metrics = registry === undefined ? undefined : messagingMetrics(registry)
+  const consumedTypes = new Set(Object.values(options.handlers ?? {}).map((h) => h.contract.type))
+  if (registry !== undefined && metrics !== undefined) {
+    initialiseConsumerSeries(metrics, consumedTypes)
+    backlogMetrics(registry, {
       connection,
       prefix: options.prefix,
       ...(options.publishes === true ? { db: options.db as unknown as Kysely<OutboxDatabase> } : {}),
-      ...(consumes ? { service: options.service } : {})
+      ...(consumedTypes.size > 0 ? { service: options.service } : {})
     })
   }
 
@@ -119,7 +111,7 @@ export default fp(async function messaging (app: FastifyInstance, options: Messa
       })
     }
     const handlers = (options.handlers ?? {}) as unknown as EventHandlers<InboxDatabase>
-    if (Object.keys(handlers).length > 0) {
+    if (consumedTypes.size > 0) {
       state.consumer = await startConsumer({
         connection,
         prefix: options.prefix,
@@ -141,7 +133,7 @@ export default fp(async function messaging (app: FastifyInstance, options: Messa
   const housekeeping = setInterval(() => {
     const tasks: Array<Promise<number>> = []
     if (options.publishes === true) tasks.push(pruneSentEvents(options.db as unknown as Kysely<OutboxDatabase>, sentEventsMs))
-    if (Object.keys(options.handlers ?? {}).length > 0) tasks.push(pruneInbox(options.db as unknown as Kysely<InboxDatabase>, inboxMs))
+    if (consumedTypes.size > 0) tasks.push(pruneInbox(options.db as unknown as Kysely<InboxDatabase>, inboxMs))
     Promise.all(tasks).then((counts) => {
       if (counts.some((n) => n > 0)) log.info({ pruned: counts }, 'pruned old outbox and inbox rows')
     }).catch((err: unknown) => { log.warn({ reason: (err as Error).message }, 'outbox/inbox housekeeping failed; will retry') })

@@ -43,7 +43,8 @@ export interface OutboxRelay {
   stop: () => Promise<void>
 }
 
-interface BatchResult { selected: number, published: number, failed: number, publishedTypes: string[] }
+/** One batch: rows selected, the types of those the broker confirmed (in order), how many failed. */
+interface BatchResult { selected: number, publishedTypes: string[], failed: number }
 
 /**
  * Publishes unsent outbox rows in order, with publisher confirms, and marks
@@ -83,7 +84,7 @@ export function startOutboxRelay<DB extends OutboxDatabase> (options: OutboxRela
         .forUpdate()
         .skipLocked()
         .execute()
-      if (rows.length === 0) return { selected: 0, published: 0, failed: 0, publishedTypes: [] }
+      if (rows.length === 0) return { selected: 0, publishedTypes: [], failed: 0 }
       // published in id order on one channel; confirms awaited together
       const results = await Promise.allSettled(rows.map(async (row) => {
         await connection.publish(row.routing_key, Buffer.from(JSON.stringify(row.payload)), {
@@ -111,7 +112,7 @@ export function startOutboxRelay<DB extends OutboxDatabase> (options: OutboxRela
         stats.lastError = failed[0]?.reason ?? null
         log.warn({ failed: failed.length, published: sent.length, reason: stats.lastError }, 'outbox relay could not publish some events; will retry')
       }
-      return { selected: rows.length, published: sent.length, failed: failed.length, publishedTypes }
+      return { selected: rows.length, publishedTypes, failed: failed.length }
     })
   }
 
@@ -136,7 +137,7 @@ export function startOutboxRelay<DB extends OutboxDatabase> (options: OutboxRela
         continue
       }
       stats.batches++
-      stats.published += result.published
+      stats.published += result.publishedTypes.length
       // counted once the marks are committed: a batch rolled back is published (and counted) again
       for (const type of result.publishedTypes) options.metrics?.published.inc({ type })
       stats.failures += result.failed

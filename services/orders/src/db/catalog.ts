@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
+import { canonicalDecimal } from './decimal.js'
 import type { Database } from './schema.js'
 
 type Db = Kysely<Database> | Transaction<Database>
@@ -100,7 +101,7 @@ export async function explainMismatch (db: Db, match: { gameName: string, gameCo
   if (product === undefined || product.game_id !== byCode.id) return [{ field: 'product_id', message: `"${byCode.name}" has no product ${match.productId}` }]
   const problems: Mismatch[] = []
   if (product.name !== match.productName) problems.push({ field: 'product_name', message: `product ${match.productId} is "${product.name}", not "${match.productName}"` })
-  const samePrice = match.price !== null && (await sql<{ same: boolean }>`SELECT ${product.price}::numeric = ${match.price}::numeric AS same`.execute(db)).rows[0]?.same === true
-  if (!samePrice) problems.push({ field: 'product_price', message: `must be ${product.price}, the price of "${product.name}"` })
+  // one spelling per value ("699" = "699.00"), as the catalog check compares them as numeric
+  if (match.price === null || canonicalDecimal(product.price) !== canonicalDecimal(match.price)) problems.push({ field: 'product_price', message: `must be ${product.price}, the price of "${product.name}"` })
   return problems
 }
